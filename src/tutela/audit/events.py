@@ -1,0 +1,99 @@
+"""Audit events: one documented dataclass per event type, stored as JSON rows.
+
+The OCSF rendering, hash chain and exporters build on these (see the audit issue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+from tutela.types import Exchange
+
+
+def new_event_uid() -> str:
+    return "evt_" + os.urandom(12).hex()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditEvent:
+    """Something that happened, attributed to an actor, in a workspace."""
+
+    event_type: str
+    outcome: str
+    actor: str = ""
+    workspace_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    uid: str = field(default_factory=new_event_uid)
+    ts: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "ts": self.ts,
+            "event_type": self.event_type,
+            "workspace_id": self.workspace_id,
+            "actor": self.actor,
+            "outcome": self.outcome,
+            "data": orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS).decode(),
+        }
+
+
+def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
+    """``api.request``: one per API request, with every guard verdict and token counts.
+
+    Carries the request id (the audit id users quote), endpoint, model, status, outcome,
+    the error type when refused, usage, and each guard's action, reason and finding
+    classes. Never the prompt, the response or the key.
+    """
+    principal = exchange.principal
+    return AuditEvent(
+        event_type="api.request",
+        outcome=exchange.outcome,
+        actor=principal.key_id if principal else "",
+        workspace_id=principal.workspace_id if principal else None,
+        data={
+            "request_id": exchange.request_id,
+            "endpoint": exchange.endpoint,
+            "model": exchange.model,
+            "stream": exchange.stream,
+            "status": exchange.status,
+            "upstream_status": exchange.upstream_status,
+            "error_type": exchange.error_type,
+            "client_ip": exchange.client_ip,
+            "duration_ms": duration_ms,
+            "usage": {
+                "input_tokens": exchange.usage.input_tokens,
+                "output_tokens": exchange.usage.output_tokens,
+                "cache_creation_input_tokens": exchange.usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": exchange.usage.cache_read_input_tokens,
+            },
+            "verdicts": [asdict(record) for record in exchange.records],
+        },
+    )
+
+
+def key_event(action: str, key: dict[str, Any], actor: str, workspace_id: str | None) -> AuditEvent:
+    """``api_key.created`` / ``api_key.revoked``: the key's id, role and workspace, never its secret."""
+    return AuditEvent(
+        event_type=f"api_key.{action}",
+        outcome="success",
+        actor=actor,
+        workspace_id=workspace_id,
+        data={"key": {k: v for k, v in key.items() if k != "secret"}},
+    )
+
+
+def workspace_event(action: str, name: str, workspace_id: str, actor: str) -> AuditEvent:
+    """``workspace.created``: a workspace came into being."""
+    return AuditEvent(
+        event_type=f"workspace.{action}",
+        outcome="success",
+        actor=actor,
+        workspace_id=workspace_id,
+        data={"workspace": name},
+    )

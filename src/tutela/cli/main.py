@@ -1,0 +1,267 @@
+"""The ``tutela`` command: thin over the library.
+
+Exit codes: 0 success, 1 an error (bad policy, unknown workspace, unreachable database),
+2 a usage error (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from typing import Any
+
+import click
+import orjson
+
+from tutela.errors import TutelaError
+from tutela.policy import Policy, load_policy
+
+DEFAULT_DB = "sqlite:///tutela.db"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _policy(config: str | None) -> Policy:
+    try:
+        return load_policy(config)
+    except TutelaError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+def _store(config: str | None, db: str | None) -> Any:
+    from tutela.store.database import Store
+
+    policy = _policy(config)
+    url = db or os.environ.get("TUTELA_DATABASE_URL") or policy.database_url or DEFAULT_DB
+    try:
+        store = Store(url)
+        store.migrate()
+    except TutelaError as exc:
+        _fail(str(exc))
+    return store
+
+
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False), default=None,
+    envvar="TUTELA_CONFIG", help="Policy file (tutela.yaml). Default: built-in defaults.",
+)
+db_option = click.option(
+    "--db", "db", default=None,
+    help="Database URL (sqlite:///path or postgresql://...). Default: $TUTELA_DATABASE_URL, "
+    "then the policy's database_url.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tutela")
+def main() -> None:
+    """tutela: a self-hosted security gateway for Anthropic's Claude."""
+
+
+@main.command()
+@config_option
+@db_option
+@click.option("--host", default=None, help="Listen address for both ports (default 127.0.0.1).")
+@click.option("--port", "gateway_port", type=int, default=None, help="Gateway port (default 8080).")
+@click.option("--admin-port", type=int, default=None, help="Admin API port (default 8081).")
+def serve(config: str | None, db: str | None, host: str | None, gateway_port: int | None,
+          admin_port: int | None) -> None:
+    """Start the gateway and the admin API."""
+    from tutela import logs
+    from tutela.server import bootstrap, first_key_banner
+    from tutela.server import serve as serve_async
+
+    policy = _policy(config)
+    logs.configure(policy.logging.level)
+    store = _store(config, db)
+    minted = bootstrap(store)
+    chosen_host = host or policy.gateway.host
+    chosen_port = policy.gateway.port if gateway_port is None else gateway_port
+
+    def ready(gw: int, adm: int) -> None:
+        if minted is not None:
+            click.echo(first_key_banner(minted, chosen_host, gw))
+        click.echo(f"tutela: gateway on http://{chosen_host}:{gw}  admin on http://{host or policy.admin.host}:{adm}",
+                   err=False)
+        sys.stdout.flush()
+
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        runner = asyncio.run
+    try:
+        runner(serve_async(policy, store, host=host, gateway_port=chosen_port,
+                           admin_port=admin_port, on_ready=ready))
+    except TutelaError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--workspace", "-w", required=True, help="Workspace the key belongs to.")
+@click.option("--role", "-r", required=True, help="Role: admin, analyst or viewer.")
+@click.option("--name", default="", help="A label to recognise the key by.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), default=None,
+              help="Expire the key after this many days.")
+@config_option
+@db_option
+@json_option
+def keys_create(workspace: str, role: str, name: str, expires_in_days: int | None,
+                config: str | None, db: str | None, as_json: bool) -> None:
+    """Create a key. Its secret is printed once and stored only as a hash."""
+    from tutela.audit.events import key_event
+    from tutela.identity.api_keys import mint_key
+
+    store = _store(config, db)
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days)
+               if expires_in_days else None)
+    try:
+        minted = mint_key(store, workspace=workspace, role=role, name=name, expires_at=expires)
+    except TutelaError as exc:
+        _fail(str(exc))
+    store.append_audit([key_event("created", minted.record.public(), "cli",
+                                  minted.record.workspace_id).row()])
+    if as_json:
+        click.echo(orjson.dumps({**minted.record.public(), "key": minted.secret}).decode())
+    else:
+        click.echo(f"created key {minted.record.id} in workspace {workspace!r} with role {role!r}")
+        click.echo("This key is shown once; store it now:")
+        click.echo(minted.secret)
+
+
+@keys.command("list")
+@click.option("--workspace", "-w", default=None, help="Only this workspace's keys.")
+@config_option
+@db_option
+@json_option
+def keys_list(workspace: str | None, config: str | None, db: str | None, as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    store = _store(config, db)
+    records = [record.public() for record in store.list_keys(workspace)]
+    if as_json:
+        click.echo(orjson.dumps(records).decode())
+        return
+    if not records:
+        click.echo("no keys")
+        return
+    for record in records:
+        state = "revoked" if record["revoked_at"] else "active"
+        click.echo(f"{record['id']}  {record['workspace']:<16} {record['role']:<8} {state:<8} "
+                   f"created {record['created_at'][:19]}  {record['name']}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@config_option
+@db_option
+@json_option
+def keys_revoke(key_id: str, config: str | None, db: str | None, as_json: bool) -> None:
+    """Revoke a key by its id; every gateway refuses it within a second."""
+    from tutela.audit.events import key_event
+    from tutela.identity.api_keys import parse_key
+
+    parsed = parse_key(key_id)
+    if parsed is not None:  # a whole key was pasted: use its id, never echo the secret
+        key_id = parsed[0]
+    store = _store(config, db)
+    record = store.revoke_key(key_id)
+    if record is None:
+        _fail(f"no key with id {key_id!r}")
+        return
+    store.append_audit([key_event("revoked", record.public(), "cli", record.workspace_id).row()])
+    if as_json:
+        click.echo(orjson.dumps(record.public()).decode())
+    else:
+        click.echo(f"revoked key {record.id}")
+
+
+@main.group()
+def workspaces() -> None:
+    """Create and list workspaces."""
+
+
+@workspaces.command("create")
+@click.argument("name")
+@config_option
+@db_option
+def workspaces_create(name: str, config: str | None, db: str | None) -> None:
+    """Create a workspace."""
+    from tutela.audit.events import workspace_event
+
+    store = _store(config, db)
+    try:
+        record = store.create_workspace(name)
+    except TutelaError as exc:
+        _fail(str(exc))
+    store.append_audit([workspace_event("created", name, record.id, "cli").row()])
+    click.echo(f"created workspace {name!r} ({record.id})")
+
+
+@workspaces.command("list")
+@config_option
+@db_option
+@json_option
+def workspaces_list(config: str | None, db: str | None, as_json: bool) -> None:
+    """List workspaces."""
+    store = _store(config, db)
+    rows = [{"id": w.id, "name": w.name, "created_at": w.created_at.isoformat()}
+            for w in store.list_workspaces()]
+    if as_json:
+        click.echo(orjson.dumps(rows).decode())
+    else:
+        for row in rows:
+            click.echo(f"{row['id']}  {row['name']}")
+
+
+@main.group()
+def policy() -> None:
+    """Work with policy files."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+def policy_check(file: str) -> None:
+    """Validate a policy file; errors name the file, line and key."""
+    from tutela.policy import parse_policy
+
+    try:
+        if file == "-":
+            parse_policy(sys.stdin.read(), "<stdin>")
+        else:
+            load_policy(file)
+    except TutelaError as exc:
+        _fail(str(exc))
+    click.echo(f"{file}: ok")
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+@db_option
+def db_upgrade(config: str | None, db: str | None) -> None:
+    """Apply database migrations (serve does this on start too)."""
+    _store(config, db)
+    click.echo("database is up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

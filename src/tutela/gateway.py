@@ -1,0 +1,146 @@
+"""The running gateway: the policy, store, authenticator, pipeline and upstreams, wired once.
+
+Both ASGI apps (gateway port and admin port) share one ``Gateway``. It starts background
+work (batched writer) on first start and flushes everything on stop, so no usage record or
+audit event is lost on a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from tutela.audit.events import request_event
+from tutela.audit.writer import BatchWriter
+from tutela.counters import make_counters
+from tutela.errors import ErrorKind, GatewayError
+from tutela.identity.api_keys import ApiKeyAuthenticator
+from tutela.metrics import Metrics
+from tutela.pipeline import default_guards
+from tutela.policy import Policy
+from tutela.store.database import Store
+from tutela.types import Exchange, Principal
+from tutela.upstream.base import Upstream
+from tutela.upstream.registry import build_upstreams
+
+access_log = logging.getLogger("tutela.access")
+
+
+class Gateway:
+    def __init__(self, policy: Policy, store: Store) -> None:
+        self.policy = policy
+        self.store = store
+        self.authenticator = ApiKeyAuthenticator(store)
+        self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())
+        self.pipeline = default_guards(policy, self)
+        self.upstreams: dict[str, Upstream] = build_upstreams(policy)
+        self.metrics = Metrics()
+        self.writer: BatchWriter | None = None
+        self._started = False
+        self._stopped = False
+        self._lock = asyncio.Lock()
+        self.access_log = policy.logging.access_log
+
+    async def start(self) -> None:
+        async with self._lock:
+            if self._started:
+                return
+            self.writer = BatchWriter(self.store, touched=self.authenticator.take_touched)
+            self.writer.start()
+            self._started = True
+
+    async def stop(self) -> None:
+        async with self._lock:
+            if self._stopped or not self._started:
+                return
+            self._stopped = True
+            for upstream in self.upstreams.values():
+                with contextlib.suppress(Exception):
+                    await upstream.close()
+            with contextlib.suppress(Exception):
+                await self.counters.close()
+            if self.writer is not None:
+                await self.writer.close()
+
+    async def authenticate(self, headers: dict[str, str]) -> Principal:
+        presented = headers.get("x-api-key")
+        if presented is None:
+            authorization = headers.get("authorization", "")
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                presented = token.strip()
+        if not presented:
+            raise GatewayError(
+                ErrorKind.AUTHENTICATION,
+                "missing API key: send it in the x-api-key header or as Authorization: Bearer",
+            )
+        principal = await self.authenticator.authenticate(presented)
+        if principal is None:
+            # Never echo what was presented: it may be a real secret for something else.
+            raise GatewayError(ErrorKind.AUTHENTICATION, "invalid, expired or revoked API key")
+        return principal
+
+    def upstream_for(self, principal: Principal) -> Upstream:
+        return self.upstreams[self.policy.upstream_for(principal.workspace)]
+
+    def finish(self, exchange: Exchange) -> None:
+        """Settle an exchange: guards, usage record, audit event, log line, metrics."""
+        self.pipeline.finish(exchange)
+        now_ns = time.perf_counter_ns()
+        seconds = (now_ns - exchange.started_ns) / 1e9
+        duration_ms = int(seconds * 1000)
+        if exchange.outcome == "pending":
+            exchange.outcome = "failed"
+        principal = exchange.principal
+        usage = exchange.usage
+        event = request_event(exchange, duration_ms)
+        writer = self.writer
+        if writer is not None:
+            writer.add_usage({
+                "request_id": exchange.request_id,
+                "ts": event.ts,
+                "workspace_id": principal.workspace_id if principal else None,
+                "key_id": principal.key_id if principal else None,
+                "endpoint": exchange.endpoint,
+                "model": exchange.model[:200],
+                "status": exchange.status,
+                "outcome": exchange.outcome,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": usage.cache_read_input_tokens,
+                "duration_ms": duration_ms,
+            })
+            writer.add_event(event)
+            self.metrics.audit_backlog.set(writer.backlog)
+        metrics = self.metrics
+        metrics.request(exchange.endpoint, exchange.status, exchange.outcome, seconds)
+        if usage.input_tokens or usage.output_tokens:
+            metrics.tokens.labels("input").inc(usage.total_input)
+            metrics.tokens.labels("output").inc(usage.output_tokens)
+        upstream_started = exchange.scratch.get("upstream_started_ns")
+        if upstream_started:
+            metrics.overhead.observe((upstream_started - exchange.started_ns) / 1e9)
+        for record in exchange.records:
+            if record.action != "allow" or record.error:
+                metrics.guard_actions.labels(record.guard, "error" if record.error else record.action).inc()
+        if self.access_log:
+            access_log.info(
+                "request",
+                extra={
+                    "request_id": exchange.request_id,
+                    "key_id": principal.key_id if principal else None,
+                    "workspace": principal.workspace if principal else None,
+                    "endpoint": exchange.endpoint,
+                    "model": exchange.model[:200],
+                    "stream": exchange.stream,
+                    "status": exchange.status,
+                    "outcome": exchange.outcome,
+                    "error_type": exchange.error_type or None,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                },
+            )

@@ -1,0 +1,58 @@
+"""The guard protocols every built-in and customer guard implements.
+
+A guard decides; it never acts. It returns a ``Verdict`` (allow, transform, block), never
+raises to block, never mutates the exchange it is given, and keeps no per-request state on
+``self`` (per-request state goes in ``exchange.scratch[guard.name]``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from tutela.types import Exchange, Verdict
+
+OnError = Literal["block", "allow"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamEvent:
+    """One server-sent event of a streamed response.
+
+    ``raw`` is the exact bytes received (relayed unchanged unless a guard transforms the
+    event); ``data`` is the parsed JSON payload, or None when it is not JSON.
+    """
+
+    event: str
+    data: dict[str, Any] | None
+    raw: bytes
+
+
+@runtime_checkable
+class RequestGuard(Protocol):
+    """Checks a request before it goes upstream."""
+
+    name: str
+    on_error: OnError
+
+    async def check_request(self, exchange: Exchange) -> Verdict: ...
+
+
+@runtime_checkable
+class ResponseGuard(Protocol):
+    """Checks a response on its way back.
+
+    ``check_message`` sees a whole (non-streamed) message. ``check_event`` sees every event
+    of a stream as it flows, in order, and must be cheap and synchronous: it runs between
+    the upstream's bytes and the client's socket. ``finish`` runs once, after the last byte
+    or after a failure, whatever happened, so a guard can settle what it counted.
+    """
+
+    name: str
+    on_error: OnError
+
+    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict: ...
+
+    def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict: ...
+
+    def finish(self, exchange: Exchange) -> None: ...

@@ -1,0 +1,1 @@
+"""Built-in guards; each implements the protocols in tutela.guard."""

@@ -1,0 +1,50 @@
+"""Prometheus metrics, served on the admin port only. Labels never carry keys or content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tutela_requests", "API requests by endpoint, status and outcome",
+            ("endpoint", "status", "outcome"), registry=self.registry,
+        )
+        self.duration = Histogram(
+            "tutela_request_duration_seconds", "Whole request time as the client sees it",
+            ("endpoint",), buckets=_BUCKETS, registry=self.registry,
+        )
+        self.overhead = Histogram(
+            "tutela_gateway_overhead_seconds",
+            "Time spent in tutela before the upstream call (auth, parse, request guards)",
+            buckets=_BUCKETS, registry=self.registry,
+        )
+        self.tokens = Counter(
+            "tutela_tokens", "Tokens metered from upstream usage", ("kind",), registry=self.registry,
+        )
+        self.guard_actions = Counter(
+            "tutela_guard_verdicts", "Non-allow guard verdicts and guard errors",
+            ("guard", "action"), registry=self.registry,
+        )
+        self.audit_backlog = Gauge(
+            "tutela_audit_backlog", "Rows waiting to be written to the database",
+            registry=self.registry,
+        )
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def request(self, endpoint: str, status: int, outcome: str, seconds: float) -> None:
+        key = (endpoint, str(status), outcome)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = (
+                self.requests.labels(*key),
+                self.duration.labels(endpoint),
+            )
+        child[0].inc()
+        child[1].observe(seconds)

@@ -1,0 +1,169 @@
+"""THE ordered list of guards, and the runner that applies them and fails closed.
+
+Order matters and is written once, in ``default_guards``. The runner:
+- calls each request guard under a timeout; a guard that raises or times out blocks the
+  exchange (``on_error: block``, the default) or is recorded and skipped (``allow``);
+- applies ``transform`` verdicts to the request body for the next guard;
+- runs response guards on whole messages and on every streamed event, never skipping a
+  stream; a response guard that fails on a stream stops the stream with an error event;
+- records exactly one ``GuardRecord`` per verdict on the exchange for the audit trail.
+It never logs content and never holds per-request state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from tutela.errors import ErrorKind
+from tutela.guard import RequestGuard, ResponseGuard, StreamEvent
+from tutela.types import Action, Exchange, GuardRecord, Verdict
+
+log = logging.getLogger("tutela.pipeline")
+
+
+def _record(exchange: Exchange, guard: str, phase: str, verdict: Verdict, error: bool = False) -> None:
+    exchange.records.append(
+        GuardRecord(
+            guard=guard,
+            phase=phase,
+            action=verdict.action.value,
+            reason=verdict.reason,
+            classes=tuple(sorted({f.cls for f in verdict.findings})),
+            error=error,
+        )
+    )
+
+
+def _failed(guard: str, phase: str, exc: BaseException) -> Verdict:
+    what = "timed out" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
+    return Verdict.block(
+        f"guard {guard!r} {what} during {phase}; blocked because it fails closed",
+        error=ErrorKind.GUARD_FAILURE,
+    )
+
+
+class Pipeline:
+    """Runs request guards, then (after upstream) response guards, in one fixed order."""
+
+    def __init__(
+        self,
+        request_guards: Sequence[RequestGuard],
+        response_guards: Sequence[ResponseGuard],
+        *,
+        timeout: float = 2.0,
+    ) -> None:
+        names = [g.name for g in request_guards]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate request guard names: {names}")
+        names = [g.name for g in response_guards]
+        if len(names) != len(set(names)):
+            raise ValueError(f"duplicate response guard names: {names}")
+        self.request_guards = tuple(request_guards)
+        self.response_guards = tuple(response_guards)
+        self.timeout = timeout
+
+    async def check_request(self, exchange: Exchange) -> Verdict | None:
+        """Run every request guard; return the blocking verdict, or None to go on."""
+        for guard in self.request_guards:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    verdict = await guard.check_request(exchange)
+            except Exception as exc:  # fail closed on any guard fault, by design
+                log.warning(
+                    "guard failed",
+                    extra={"guard": guard.name, "error": type(exc).__name__,
+                           "request_id": exchange.request_id},
+                )
+                verdict = _failed(guard.name, "request", exc)
+                if guard.on_error == "allow":
+                    _record(exchange, guard.name, "request", Verdict.allow(verdict.reason), error=True)
+                    continue
+                _record(exchange, guard.name, "request", verdict, error=True)
+                return verdict
+            _record(exchange, guard.name, "request", verdict)
+            if verdict.action is Action.BLOCK:
+                return verdict
+            if verdict.action is Action.TRANSFORM and verdict.body is not None:
+                exchange.body = verdict.body
+                exchange.scratch["body_changed"] = True
+        return None
+
+    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> tuple[Verdict | None, dict[str, Any]]:
+        """Run response guards over a whole message: (blocking verdict or None, message)."""
+        for guard in self.response_guards:
+            try:
+                verdict = guard.check_message(exchange, message)
+            except Exception as exc:
+                verdict = _failed(guard.name, "response", exc)
+                if guard.on_error == "allow":
+                    _record(exchange, guard.name, "response", Verdict.allow(verdict.reason), error=True)
+                    continue
+                _record(exchange, guard.name, "response", verdict, error=True)
+                return verdict, message
+            if verdict.action is not Action.ALLOW or verdict.findings:
+                _record(exchange, guard.name, "response", verdict)
+            if verdict.action is Action.BLOCK:
+                return verdict, message
+            if verdict.action is Action.TRANSFORM and verdict.body is not None:
+                message = verdict.body
+                exchange.scratch["response_changed"] = True
+        return None, message
+
+    def check_event(self, exchange: Exchange, event: StreamEvent) -> tuple[Verdict | None, bytes]:
+        """Run response guards over one streamed event: (blocking verdict or None, bytes out)."""
+        raw = event.raw
+        for guard in self.response_guards:
+            try:
+                verdict = guard.check_event(exchange, event)
+            except Exception as exc:
+                verdict = _failed(guard.name, "stream", exc)
+                if guard.on_error == "allow":
+                    _record(exchange, guard.name, "stream", Verdict.allow(verdict.reason), error=True)
+                    continue
+                _record(exchange, guard.name, "stream", verdict, error=True)
+                return verdict, b""
+            if verdict.action is Action.ALLOW and not verdict.findings:
+                continue
+            _record(exchange, guard.name, "stream", verdict)
+            if verdict.action is Action.BLOCK:
+                return verdict, b""
+            if verdict.action is Action.TRANSFORM and verdict.body is not None:
+                data = verdict.body
+                raw = b"event: " + event.event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+                event = StreamEvent(event=event.event, data=data, raw=raw)
+        return None, raw
+
+    def finish(self, exchange: Exchange) -> None:
+        """Let every response guard settle, whatever happened to the exchange."""
+        for guard in self.response_guards:
+            try:
+                guard.finish(exchange)
+            except Exception as exc:
+                log.error(
+                    "guard finish failed",
+                    extra={"guard": guard.name, "error": type(exc).__name__,
+                           "request_id": exchange.request_id},
+                )
+                _record(exchange, guard.name, "finish", _failed(guard.name, "finish", exc), error=True)
+
+
+def default_guards(policy: Any, services: Any) -> Pipeline:
+    """THE guard order. Later guards (DLP, injection, output) are added here, in place."""
+    from tutela.guards.limits import LimitsGuard
+    from tutela.guards.rate_limits import RateLimitGuard
+
+    settings = policy.guards
+    request: list[RequestGuard] = []
+    response: list[ResponseGuard] = []
+    if settings.limits.enabled:
+        request.append(LimitsGuard(settings.limits))
+    if settings.rate_limits.enabled:
+        rate_limits = RateLimitGuard(settings.rate_limits, services.counters)
+        request.append(rate_limits)
+        response.append(rate_limits)
+    return Pipeline(request, response, timeout=settings.timeout_seconds)

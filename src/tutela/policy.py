@@ -1,0 +1,218 @@
+"""The policy file (``tutela.yaml``): typed, validated, with file:line:key in every error.
+
+Policy is code: one YAML file holds listeners, upstreams, workspaces and guard settings.
+Secrets never live in it: fields ending in ``_env`` name the environment variable that
+holds the secret. Unknown keys are errors, so a typo cannot silently weaken a control.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tutela.errors import ConfigError
+
+OnError = Literal["block", "allow"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Listener(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)]
+
+
+class Timeouts(_Strict):
+    """Seconds. ``first_byte`` bounds the wait for response headers from upstream."""
+
+    connect: Annotated[float, Field(gt=0)] = 5.0
+    first_byte: Annotated[float, Field(gt=0)] = 120.0
+    idle: Annotated[float, Field(gt=0)] = 300.0
+    total: Annotated[float, Field(gt=0)] = 900.0
+
+
+class Retries(_Strict):
+    """Retries happen only before the first byte reached the client."""
+
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_initial: Annotated[float, Field(ge=0)] = 0.25
+    backoff_max: Annotated[float, Field(ge=0)] = 8.0
+    retry_on: tuple[int, ...] = (429, 500, 502, 503, 504, 529)
+
+
+class CircuitBreakerSettings(_Strict):
+    failure_threshold: Annotated[int, Field(ge=1)] = 5
+    reset_after: Annotated[float, Field(gt=0)] = 30.0
+
+
+class UpstreamSettings(_Strict):
+    type: Literal["anthropic", "offline"]
+    base_url: str = "https://api.anthropic.com"
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    region: str = ""
+    timeouts: Timeouts = Timeouts()
+    retries: Retries = Retries()
+    circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+    max_connections: Annotated[int, Field(ge=1)] = 256
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class WorkspaceSettings(_Strict):
+    upstream: str | None = None
+
+
+class LimitsSettings(_Strict):
+    """Request size and shape limits (Anthropic's own cap for Messages is 32 MB)."""
+
+    enabled: bool = True
+    on_error: OnError = "block"
+    max_body_bytes: Annotated[int, Field(ge=1)] = 32 * 1024 * 1024
+    max_messages: Annotated[int, Field(ge=1)] = 10_000
+    max_tokens_cap: Annotated[int, Field(ge=1)] = 128_000
+    max_tools: Annotated[int, Field(ge=0)] = 512
+    allowed_models: tuple[str, ...] = ()
+
+
+class RateLimit(_Strict):
+    requests_per_minute: Annotated[int, Field(ge=0)] = 0
+    tokens_per_minute: Annotated[int, Field(ge=0)] = 0
+    tokens_per_day: Annotated[int, Field(ge=0)] = 0
+
+
+class RateLimitSettings(_Strict):
+    """Zero means unlimited. ``backend: redis`` shares counters across replicas."""
+
+    enabled: bool = True
+    on_error: OnError = "block"
+    backend: Literal["memory", "redis"] = "memory"
+    per_key: RateLimit = RateLimit(requests_per_minute=600)
+    per_workspace: RateLimit = RateLimit()
+
+
+class GuardSettings(_Strict):
+    limits: LimitsSettings = LimitsSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
+
+
+class LoggingSettings(_Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+
+
+class Policy(_Strict):
+    version: Literal[1] = 1
+    gateway: Listener = Listener(port=8080)
+    admin: Listener = Listener(port=8081)
+    database_url: str = "sqlite:///tutela.db"
+    redis_url_env: str = "TUTELA_REDIS_URL"
+    default_upstream: str = "offline"
+    upstreams: dict[str, UpstreamSettings] = Field(
+        default_factory=lambda: {"offline": UpstreamSettings(type="offline")}
+    )
+    workspaces: dict[str, WorkspaceSettings] = Field(default_factory=dict)
+    guards: GuardSettings = GuardSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Policy:
+        if self.default_upstream not in self.upstreams:
+            raise ValueError(f"default_upstream {self.default_upstream!r} is not in upstreams")
+        for name, workspace in self.workspaces.items():
+            if workspace.upstream and workspace.upstream not in self.upstreams:
+                raise ValueError(
+                    f"workspaces.{name}.upstream {workspace.upstream!r} is not in upstreams"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Policy:
+        if self.gateway.port and self.gateway.port == self.admin.port:
+            raise ValueError("admin.port must differ from gateway.port")
+        return self
+
+    def upstream_for(self, workspace: str) -> str:
+        settings = self.workspaces.get(workspace)
+        return (settings.upstream if settings and settings.upstream else None) or (
+            self.default_upstream
+        )
+
+    def redis_url(self) -> str | None:
+        return os.environ.get(self.redis_url_env) or None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping key."""
+
+
+def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1
+            _lines(value, child, out)
+            out[child] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), out)
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    """Parse and validate policy text; every error names ``source``, the line and the key."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data: Any = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}:1: the policy must be a mapping of settings")
+    lines: dict[tuple[str | int, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(part for part in err["loc"] if not str(part).startswith("function-"))
+            line = _nearest_line(loc, lines)
+            key = ".".join(str(p) for p in loc) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{source}:{line}: {key}: {message}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[str | int, ...], int]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """Load a policy file, or the embedded defaults when ``path`` is None."""
+    if path is None:
+        return Policy()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read policy file: {exc.strerror}") from None
+    return parse_policy(text, str(file))

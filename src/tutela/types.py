@@ -1,0 +1,172 @@
+"""The nouns every part of tutela shares: Exchange, Principal, Verdict, Finding, Usage.
+
+This module owns the vocabulary only. It must never import from other tutela modules
+except ``errors``, and must never hold request content beyond the life of one Exchange.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutela.errors import ErrorKind
+
+
+class Action(enum.Enum):
+    """What a guard decided about an exchange."""
+
+    ALLOW = "allow"
+    TRANSFORM = "transform"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """Something a guard found. Carries where and how sure, never the matched text."""
+
+    cls: str
+    pointer: str = ""
+    start: int = -1
+    end: int = -1
+    score: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score must be in [0, 1], got {self.score}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """A guard's decision. Build with the named constructors, never positionally."""
+
+    action: Action
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+    error: ErrorKind | None = None
+    retry_after: float | None = None
+    body: dict[str, Any] | None = None
+
+    @classmethod
+    def allow(cls, reason: str = "", *findings: Finding) -> Verdict:
+        return cls(action=Action.ALLOW, reason=reason, findings=findings)
+
+    @classmethod
+    def transform(cls, reason: str, body: dict[str, Any], *findings: Finding) -> Verdict:
+        return cls(action=Action.TRANSFORM, reason=reason, body=body, findings=findings)
+
+    @classmethod
+    def block(
+        cls,
+        reason: str,
+        *findings: Finding,
+        error: ErrorKind = ErrorKind.POLICY_VIOLATION,
+        retry_after: float | None = None,
+    ) -> Verdict:
+        return cls(
+            action=Action.BLOCK,
+            reason=reason,
+            findings=findings,
+            error=error,
+            retry_after=retry_after,
+        )
+
+    @property
+    def blocked(self) -> bool:
+        return self.action is Action.BLOCK
+
+
+ALLOW = Verdict.allow()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """Who is calling: resolved from an API key (later also an SSO session)."""
+
+    key_id: str
+    workspace_id: str
+    workspace: str
+    role: str
+    name: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class Usage:
+    """Token counts for one request, merged from message_start and message_delta."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def merge(self, usage: dict[str, Any] | None) -> None:
+        """Merge an Anthropic ``usage`` object; later cumulative values win when present."""
+        if not usage:
+            return
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ):
+            value = usage.get(name)
+            if isinstance(value, int) and value >= 0:
+                setattr(self, name, value)
+
+    @property
+    def total_input(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardRecord:
+    """One guard's verdict on one exchange, as it goes to the audit trail."""
+
+    guard: str
+    phase: str
+    action: str
+    reason: str
+    classes: tuple[str, ...]
+    error: bool = False
+
+
+def new_request_id() -> str:
+    """A sortable, unguessable id the user can quote: ``req_tut_`` + time + randomness."""
+    return "req_tut_%011x%s" % (time.time_ns() // 1_000_000, os.urandom(10).hex())
+
+
+@dataclass(slots=True, kw_only=True)
+class Exchange:
+    """One request and its response, with everything guards learned on the way.
+
+    Per-request state (findings, pseudonym vault, guard scratch) lives here and dies with
+    it, so nothing can leak from one caller's exchange into another's.
+    """
+
+    request_id: str
+    endpoint: str
+    method: str
+    headers: dict[str, str]
+    raw_body: bytes
+    body: dict[str, Any] | None = None
+    principal: Principal | None = None
+    client_ip: str = ""
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    usage: Usage = field(default_factory=Usage)
+    records: list[GuardRecord] = field(default_factory=list)
+    scratch: dict[str, Any] = field(default_factory=dict)
+    upstream_status: int = 0
+    status: int = 0
+    outcome: str = "pending"
+    error_type: str = ""
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body and self.body.get("stream") is True)
+
+    @property
+    def model(self) -> str:
+        model = self.body.get("model") if self.body else None
+        return model if isinstance(model, str) else ""
