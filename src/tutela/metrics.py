@@ -36,6 +36,10 @@ class Metrics:
             "tutela_audit_backlog", "Rows waiting to be written to the database",
             registry=self.registry,
         )
+        self.active = Gauge(
+            "tutela_active_requests", "Requests in flight (streams included)",
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, ...], Any] = {}
 
     def request(self, endpoint: str, status: int, outcome: str, seconds: float) -> None:

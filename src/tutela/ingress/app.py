@@ -112,6 +112,8 @@ class GatewayApp:
             )
             return
         state = _Relay(exchange)
+        active = self.gateway.metrics.active
+        active.inc()
         watcher = asyncio.get_running_loop().create_task(self._watch_disconnect(receive, state))
         try:
             await self._handle(scope, receive, send, exchange, state, route[1], model_id)
@@ -124,6 +126,7 @@ class GatewayApp:
             exchange.status = exchange.status or 499
         finally:
             watcher.cancel()
+            active.dec()
             self.gateway.finish(exchange)
 
     async def _watch_disconnect(self, receive: Receive, state: _Relay) -> None:

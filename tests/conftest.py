@@ -1,0 +1,81 @@
+"""Shared fixtures: databases (SQLite and the local PostgreSQL), stores, gateways."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tutela.store.database import Store
+
+PG_ADMIN = os.environ.get("TUTELA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:  # the reason is reported in the skip message
+        return f"PostgreSQL at 127.0.0.1:5432 is not reachable: {type(exc).__name__}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_unavailable() -> str | None:
+    return _pg_available()
+
+
+def _create_pg_database() -> tuple[str, str]:
+    import psycopg
+
+    name = "tutela_test_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_pg_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_unavailable: str | None) -> Iterator[str]:
+    """A fresh, empty database URL: SQLite in a temp dir, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tutela.db'}"
+        return
+    if pg_unavailable:
+        pytest.skip(pg_unavailable)
+    name, url = _create_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    store = Store(db_url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(f"sqlite:///{tmp_path / 'tutela.db'}")
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
