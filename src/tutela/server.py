@@ -50,7 +50,7 @@ Try it:
     curl -s {url}/v1/messages \\
       -H 'x-api-key: {minted.secret}' \\
       -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \\
-      -d '{{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{{"role":"user","content":"Hello, tutela"}}]}}'
+      -d '{{"model":"claude-sonnet-4-6","max_tokens":256,"messages":[{{"role":"user","content":"Hello, tutela"}}]}}'
 
 Or point the SDK or Claude Code at it:  ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=<the key>
 """

@@ -49,6 +49,7 @@ class GatewayProcess:
         self.base_url = ""
         self.admin_url = ""
         self.admin_key = ""
+        self._reader: threading.Thread | None = None
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "tutela.cli.main", "serve", "--db", self.db_url,
@@ -80,7 +81,8 @@ class GatewayProcess:
                     self.admin_url = f"http://{match.group(3)}:{match.group(4)}"
                     ready.set()
 
-        threading.Thread(target=read, daemon=True).start()
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + self.startup_timeout
         while not ready.wait(0.05):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -108,7 +110,14 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        if self.process.stdout is not None and not self._reader_alive():
+            self.process.stdout.close()
         return self.process.returncode
+
+    def _reader_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()
 
     def stderr_text(self) -> str:
         try:
