@@ -398,8 +398,9 @@ def test_official_sdk_against_standin_thread() -> None:
         }
         created = sdk.messages.create(**params)
         assert created.type == "message"
-        assert created.content[0].type == "text"
-        assert created.content[0].text.startswith("Offline model reply to: Name three rivers.")
+        first = created.content[0]
+        assert first.type == "text"
+        assert first.text.startswith("Offline model reply to: Name three rivers.")
         assert created.stop_reason == "end_turn"
         assert created.usage.input_tokens == offline.count_tokens(params)
 
@@ -413,7 +414,9 @@ def test_official_sdk_against_standin_thread() -> None:
             tool_final = stream.get_final_message()
         assert tool_final.stop_reason == "tool_use"
         assert tool_final.model_dump(exclude={"id"}) == tool_created.model_dump(exclude={"id"})
-        assert tool_final.content[-1].input == {"word": "offline word", "limit": 1}
+        tool_block = tool_final.content[-1]
+        assert tool_block.type == "tool_use"
+        assert tool_block.input == {"word": "offline word", "limit": 1}
 
         counted = sdk.messages.count_tokens(
             model=params["model"], messages=params["messages"], system="Be brief."

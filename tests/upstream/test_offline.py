@@ -137,13 +137,13 @@ def check_schema(value: Any, schema: dict[str, Any]) -> None:
     if "enum" in schema:
         assert value in schema["enum"]
     kind = schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind]
+    kinds: list[Any] = kind if isinstance(kind, list) else [kind]
     if kind is None:
         return
     if value is None:
         assert "null" in kinds
         return
-    py = {
+    py: dict[str, type | tuple[type, ...]] = {
         "string": str,
         "integer": int,
         "number": (int, float),

@@ -69,6 +69,7 @@ _ERROR_MESSAGES: dict[str, str] = {
     "overloaded_error": "Overloaded",
 }
 _MAX_BODY = 64 * 1024 * 1024
+_MAX_CACHED_BODY = 256 * 1024
 _JSON = "application/json"
 _SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -294,7 +295,7 @@ class StandIn:
         payload = orjson.dumps(message)
         if kind == "reset_during":
             return await _partial_then_abort(request, payload, request_id)
-        if self._cache_size:
+        if self._cache_size and len(body) <= _MAX_CACHED_BODY:
             placeholder = orjson.dumps({**message, "id": ""})
             self._cache[body] = placeholder[len(_ID_PREFIX) :]
             if len(self._cache) > self._cache_size:
