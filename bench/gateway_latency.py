@@ -31,6 +31,7 @@ import math
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 256
 CONNECTIONS = 16
 READY_TIMEOUT = 60.0
@@ -489,24 +490,68 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy (not idle, not waiting for I/O) so far."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # user..steal, less idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU used by waited-for children of this process (wrk runs, once they exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def background_load(seconds: float = 1.0) -> float | None:
+    """Percent of one core the machine is busy while this benchmark is idle."""
+    before = machine_busy_seconds()
+    time.sleep(seconds)
+    after = machine_busy_seconds()
+    return None if before is None or after is None else 100.0 * (after - before) / seconds
+
+
 class CpuMeter:
-    """CPU use of the servers over one phase: percent of one core, and per request."""
+    """CPU use over one phase: each server, the load generator, and everything else.
+
+    "other" is machine-wide busy time not spent in the two servers or in wrk: other
+    processes on the machine plus kernel work not charged to a process (softirqs). A
+    large "other" in the tutela run compared with the direct run means the machine was
+    shared and the figures are noisy.
+    """
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
         self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self.machine = machine_busy_seconds()
+        self.children = children_cpu_seconds()
         self.t0 = time.monotonic()
 
-    def stop(self, requests: int) -> dict[str, dict[str, float]]:
+    def stop(self, requests: int, load_generator_is_child: bool) -> dict[str, dict[str, float]]:
         wall = time.monotonic() - self.t0
-        out = {}
+        out: dict[str, dict[str, float]] = {}
+        if wall <= 0:
+            return out
+        attributed = 0.0
         for name, pid in self.pids.items():
             before, after = self.start[name], cpu_seconds(pid)
-            if before is None or after is None or wall <= 0:
+            if before is None or after is None:
                 continue
             used = after - before
+            attributed += used
             out[name] = {"cpu_pct_of_one_core": 100.0 * used / wall,
                          "cpu_us_per_request": 1e6 * used / requests if requests else 0.0}
+        if load_generator_is_child:
+            used = children_cpu_seconds() - self.children
+            attributed += used
+            out["wrk"] = {"cpu_pct_of_one_core": 100.0 * used / wall}
+        machine = machine_busy_seconds()
+        if machine is not None and self.machine is not None and load_generator_is_child:
+            other = max(0.0, machine - self.machine - attributed)
+            out["other"] = {"cpu_pct_of_one_core": 100.0 * other / wall}
         return out
 
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
@@ -822,6 +867,11 @@ def main(argv: list[str] | None = None) -> int:
     wrk = None if args.no_wrk else shutil.which("wrk")
     progress(f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; "
              f"load generator: {'wrk' if wrk else 'python asyncio'}")
+    idle_load = background_load()
+    info["background_load_pct_of_one_core"] = idle_load
+    if idle_load is not None:
+        progress(f"background load before starting: {idle_load:.0f}% of one core"
+                 + (" -- the machine is not idle, expect noisy figures" if idle_load > 20 else ""))
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -851,6 +901,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tutela gateway benchmark: {info['nproc']} cores ({info['cpu']}), Python "
           f"{info['python']}; body {cfg['request_bytes']} B, model {MODEL}, "
           f"max_tokens {MAX_TOKENS}")
+    if idle_load is not None:
+        print(f"background load before the run: {idle_load:.0f}% of one core"
+              + (" (NOT idle: other work shared the cores; treat figures as noisy)"
+                 if idle_load > 20 else ""))
     print(f"1 connection: {cfg['requests']} JSON + {cfg['stream_requests']} streaming requests "
           f"per path after {cfg['warmup']} warm-up; throughput: {CONNECTIONS} connections for "
           f"{cfg['duration']:g}s with {results['direct']['throughput']['tool']}")
@@ -870,8 +924,10 @@ def main(argv: list[str] | None = None) -> int:
         usage = results[name]["throughput"].get("cpu", {})
         if usage:
             print(f"server CPU in the {name} throughput run: " + "; ".join(
-                f"{proc} {c['cpu_pct_of_one_core']:.0f}% of a core "
-                f"({c['cpu_us_per_request']:.0f} us/request)" for proc, c in usage.items()))
+                f"{proc} {c['cpu_pct_of_one_core']:.0f}%"
+                + (f" ({c['cpu_us_per_request']:.0f} us/request)"
+                   if "cpu_us_per_request" in c else "")
+                for proc, c in usage.items()) + " (percent of one core)")
     for name in ("direct", "tutela"):
         tp = results[name]["throughput"]
         if tp.get("non_2xx") or tp.get("socket_errors"):
@@ -992,7 +1048,7 @@ def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
             tp = run_wrk(wrk, path.port, script, args.duration, args.wrk_threads)
         else:
             tp = run_python_load(path.port, path.json_request, args.duration)
-        tp["cpu"] = meter.stop(int(tp.get("requests", 0)))
+        tp["cpu"] = meter.stop(int(tp.get("requests", 0)), load_generator_is_child=bool(wrk))
         cpu = ", ".join(f"{name} {c['cpu_pct_of_one_core']:.0f}% of a core"
                         for name, c in tp["cpu"].items())
         progress(f"  {path.name}: {tp['rps']:.0f} req/s ({cpu})")

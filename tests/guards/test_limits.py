@@ -11,7 +11,7 @@ from tutela.guards.limits import LimitsGuard
 from tutela.policy import LimitsSettings
 from tutela.types import Exchange
 
-GOOD: dict[str, Any] = {"model": "claude-sonnet-4-5", "max_tokens": 10,
+GOOD: dict[str, Any] = {"model": "claude-sonnet-4-6", "max_tokens": 10,
                         "messages": [{"role": "user", "content": "hi"}]}
 
 

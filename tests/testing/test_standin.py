@@ -143,9 +143,9 @@ async def test_count_tokens_and_models(standin: StandIn, client: aiohttp.ClientS
     async with client.get(f"{standin.base_url}/v1/models") as r:
         assert len((await r.json())["data"]) == len(ids)
 
-    async with client.get(f"{standin.base_url}/v1/models/claude-opus-4-1") as r:
+    async with client.get(f"{standin.base_url}/v1/models/claude-opus-4-6") as r:
         assert r.status == 200
-        assert (await r.json())["id"] == "claude-opus-4-1"
+        assert (await r.json())["id"] == "claude-opus-4-6"
     async with client.get(f"{standin.base_url}/v1/models/nope") as r:
         assert r.status == 404
         assert (await r.json())["error"]["type"] == "not_found_error"
@@ -425,7 +425,7 @@ def test_official_sdk_against_standin_thread() -> None:
 
         ids = [m.id for m in sdk.models.list(limit=2)]  # auto-paginates through after_id
         assert ids == [m["id"] for m in offline.OFFLINE_MODELS]
-        assert sdk.models.retrieve("claude-opus-4-1").display_name
+        assert sdk.models.retrieve("claude-opus-4-6").display_name
 
         s.faults.append(Fault("status", status=429, retry_after=1))
         with pytest.raises(anthropic.RateLimitError) as info:

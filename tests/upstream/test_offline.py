@@ -60,7 +60,7 @@ SEARCH_TOOL: dict[str, Any] = {
 
 def body(text: str = "What is the capital of France?", **extra: Any) -> dict[str, Any]:
     return {
-        "model": "claude-sonnet-4-5",
+        "model": "claude-sonnet-4-6",
         "max_tokens": 1024,
         "messages": [{"role": "user", "content": text}],
         **extra,
@@ -179,7 +179,7 @@ def test_message_shape_and_usage() -> None:
     assert message["id"] == "msg_test"
     assert message["type"] == "message"
     assert message["role"] == "assistant"
-    assert message["model"] == "claude-sonnet-4-5"
+    assert message["model"] == "claude-sonnet-4-6"
     assert message["stop_reason"] == "end_turn"
     assert message["stop_sequence"] is None
     [block] = message["content"]
@@ -490,10 +490,10 @@ def test_models_catalogue() -> None:
     ids = [m["id"] for m in OFFLINE_MODELS]
     for wanted in (
         "claude-offline-1",
-        "claude-sonnet-4-5",
-        "claude-opus-4-1",
+        "claude-sonnet-4-6",
+        "claude-opus-4-6",
         "claude-haiku-4-5",
-        "claude-3-5-haiku-latest",
+        "claude-haiku-4-5",
     ):
         assert wanted in ids
     for model in OFFLINE_MODELS:

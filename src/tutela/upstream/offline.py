@@ -43,11 +43,11 @@ def _model(model_id: str, display_name: str, created_at: str, max_tokens: int) -
 
 # Newest first, as Anthropic lists them.
 OFFLINE_MODELS: tuple[dict[str, Any], ...] = (
-    _model("claude-offline-1", "Claude Offline 1", "2025-11-01T00:00:00Z", 64_000),
+    _model("claude-offline-1", "Claude Offline 1", "2026-11-01T00:00:00Z", 64_000),
+    _model("claude-opus-4-7", "Claude Opus 4.7 (offline)", "2026-06-01T00:00:00Z", 64_000),
+    _model("claude-sonnet-4-6", "Claude Sonnet 4.6 (offline)", "2026-02-17T00:00:00Z", 64_000),
+    _model("claude-opus-4-6", "Claude Opus 4.6 (offline)", "2026-02-05T00:00:00Z", 64_000),
     _model("claude-haiku-4-5", "Claude Haiku 4.5 (offline)", "2025-10-15T00:00:00Z", 64_000),
-    _model("claude-sonnet-4-5", "Claude Sonnet 4.5 (offline)", "2025-09-29T00:00:00Z", 64_000),
-    _model("claude-opus-4-1", "Claude Opus 4.1 (offline)", "2025-08-05T00:00:00Z", 32_000),
-    _model("claude-3-5-haiku-latest", "Claude Haiku 3.5 (offline)", "2024-10-22T00:00:00Z", 8_192),
 )
 _MODEL_INDEX: dict[str, int] = {m["id"]: i for i, m in enumerate(OFFLINE_MODELS)}
 
