@@ -52,7 +52,9 @@ def _drop_pg_database(name: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_unavailable: str | None) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_unavailable: str | None
+) -> Iterator[str]:
     """A fresh, empty database URL: SQLite in a temp dir, or a new PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tutela.db'}"
@@ -105,8 +107,10 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     store.migrate()
     store.create_workspace("default")
     key = mint_key(store, workspace="default", role="analyst").secret
-    policy = parse_policy("guards:\n  rate_limits:\n    per_key: {requests_per_minute: 1000000}\n"
-                          "  limits: {max_body_bytes: 65536}\n")
+    policy = parse_policy(
+        "guards:\n  rate_limits:\n    per_key: {requests_per_minute: 1000000}\n"
+        "  limits: {max_body_bytes: 65536}\n"
+    )
     gateway = Gateway(policy, store)
     await gateway.start()
     try:

@@ -26,8 +26,9 @@ def field_names(model: type[BaseModel]) -> set[str]:
 
 def test_every_policy_setting_is_in_the_policy_reference() -> None:
     text = (DOCS / "policy.md").read_text()
-    missing = sorted(n for n in field_names(Policy) | field_names(UpstreamSettings)
-                     if f"{n}:" not in text)
+    missing = sorted(
+        n for n in field_names(Policy) | field_names(UpstreamSettings) if f"{n}:" not in text
+    )
     assert missing == []
 
 

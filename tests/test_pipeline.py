@@ -15,13 +15,26 @@ from tutela.types import Exchange, Finding, Verdict
 
 
 def exchange(body: dict[str, Any] | None = None) -> Exchange:
-    return Exchange(request_id="req_test", endpoint="messages", method="POST", headers={},
-                    raw_body=b"", body=body or {"model": "m", "messages": []})
+    return Exchange(
+        request_id="req_test",
+        endpoint="messages",
+        method="POST",
+        headers={},
+        raw_body=b"",
+        body=body or {"model": "m", "messages": []},
+    )
 
 
 class Recorder:
-    def __init__(self, name: str, verdict: Verdict | None = None, *, raises: bool = False,
-                 sleep: float = 0.0, on_error: str = "block") -> None:
+    def __init__(
+        self,
+        name: str,
+        verdict: Verdict | None = None,
+        *,
+        raises: bool = False,
+        sleep: float = 0.0,
+        on_error: str = "block",
+    ) -> None:
         self.name = name
         self.verdict = verdict or Verdict.allow()
         self.raises = raises
@@ -65,7 +78,10 @@ async def test_guards_run_in_order_and_transforms_reach_the_next_guard() -> None
     assert await Pipeline([first, second], []).check_request(ex) is None
     assert second.seen == [{"model": "m", "messages": [], "x": 1}]
     assert ex.body == {"model": "m", "messages": [], "x": 1}
-    assert [(r.guard, r.action) for r in ex.records] == [("first", "transform"), ("second", "allow")]
+    assert [(r.guard, r.action) for r in ex.records] == [
+        ("first", "transform"),
+        ("second", "allow"),
+    ]
 
 
 async def test_block_stops_the_chain_and_is_recorded_with_classes() -> None:
@@ -78,10 +94,13 @@ async def test_block_stops_the_chain_and_is_recorded_with_classes() -> None:
     assert ex.records[-1].classes == ("fin.credit_card",)
 
 
-@pytest.mark.parametrize(("guard", "reason"), [
-    (Recorder("faulty", raises=True), "failed (RuntimeError)"),
-    (Recorder("slow", sleep=1.0), "timed out"),
-])
+@pytest.mark.parametrize(
+    ("guard", "reason"),
+    [
+        (Recorder("faulty", raises=True), "failed (RuntimeError)"),
+        (Recorder("slow", sleep=1.0), "timed out"),
+    ],
+)
 async def test_a_failing_guard_blocks_by_default(guard: Recorder, reason: str) -> None:
     ex = exchange()
     verdict = await Pipeline([guard], [], timeout=0.05).check_request(ex)
@@ -116,14 +135,18 @@ def test_response_guards_see_every_stream_event_and_can_stop_it() -> None:
     assert watcher.seen == ["message_start", "ping", "content_block_delta", "message_stop"]
 
     stopper = Pipeline([], [Recorder("stopper", Verdict.block("leak"))])
-    verdict, raw = stopper.check_event(ex, StreamEvent(event="content_block_delta", data={}, raw=b"x"))
+    verdict, raw = stopper.check_event(
+        ex, StreamEvent(event="content_block_delta", data={}, raw=b"x")
+    )
     assert verdict is not None and raw == b""
 
 
 def test_stream_transform_reserialises_the_event() -> None:
     new = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "[EMAIL_1]"}}
     pipeline = Pipeline([], [Recorder("restore", Verdict.transform("restored", new))])
-    verdict, raw = pipeline.check_event(exchange(), StreamEvent(event="content_block_delta", data={}, raw=b"old"))
+    verdict, raw = pipeline.check_event(
+        exchange(), StreamEvent(event="content_block_delta", data={}, raw=b"old")
+    )
     assert verdict is None
     assert raw.startswith(b"event: content_block_delta\ndata: {") and raw.endswith(b"\n\n")
     assert b"[EMAIL_1]" in raw

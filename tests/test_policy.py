@@ -40,18 +40,32 @@ guards:
     assert policy.guards.rate_limits.per_workspace.tokens_per_day == 5000
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("guards:\n  limits:\n    max_body_bytes: -5\n", "<policy>:3: guards.limits.max_body_bytes"),
-    ("guards:\n  limtis: {}\n", "<policy>:2: guards.limtis: Extra inputs are not permitted"),
-    ("upstreams:\n  a:\n    type: anthropic\n    api_key: sk-123\n",
-     "<policy>:4: upstreams.a.api_key: Extra inputs"),
-    ("default_upstream: nope\n", "default_upstream 'nope' is not in upstreams"),
-    ("workspaces:\n  x: {upstream: ghost}\n", "workspaces.x.upstream 'ghost' is not in upstreams"),
-    ("upstreams:\n  a: {type: anthropic, base_url: ftp://x}\n", "<policy>:2: upstreams.a.base_url"),
-    ("gateway: {port: 9000}\nadmin: {port: 9000}\n", "admin.port must differ"),
-    ("guards: [1, 2\n", "not valid YAML"),
-    ("- just\n- a list\n", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "guards:\n  limits:\n    max_body_bytes: -5\n",
+            "<policy>:3: guards.limits.max_body_bytes",
+        ),
+        ("guards:\n  limtis: {}\n", "<policy>:2: guards.limtis: Extra inputs are not permitted"),
+        (
+            "upstreams:\n  a:\n    type: anthropic\n    api_key: sk-123\n",
+            "<policy>:4: upstreams.a.api_key: Extra inputs",
+        ),
+        ("default_upstream: nope\n", "default_upstream 'nope' is not in upstreams"),
+        (
+            "workspaces:\n  x: {upstream: ghost}\n",
+            "workspaces.x.upstream 'ghost' is not in upstreams",
+        ),
+        (
+            "upstreams:\n  a: {type: anthropic, base_url: ftp://x}\n",
+            "<policy>:2: upstreams.a.base_url",
+        ),
+        ("gateway: {port: 9000}\nadmin: {port: 9000}\n", "admin.port must differ"),
+        ("guards: [1, 2\n", "not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+    ],
+)
 def test_errors_name_line_and_key(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_policy(text)

@@ -85,13 +85,9 @@ class MemoryCounters:
         self._last_prune = minute
         day = int(now // 86_400)
         self._windows = {
-            slot: used
-            for slot, used in self._windows.items()
-            if slot[1] in (minute, day)
+            slot: used for slot, used in self._windows.items() if slot[1] in (minute, day)
         }
-        self._buckets = {
-            key: value for key, value in self._buckets.items() if now - value[1] < 120
-        }
+        self._buckets = {key: value for key, value in self._buckets.items() if now - value[1] < 120}
 
     async def close(self) -> None:
         return None
@@ -151,7 +147,7 @@ class RedisCounters:
         args: list[Any] = [now_ms]
         for limit in limits:
             args += [limit.kind, limit.amount]
-        index, wait_ms = await self._script(keys=[self.prefix + l.key for l in limits], args=args)
+        index, wait_ms = await self._script(keys=[self.prefix + limit.key for limit in limits], args=args)
         if int(index) == 0:
             return None
         return limits[int(index) - 1], max(0.001, int(wait_ms) / 1000.0)

@@ -98,21 +98,23 @@ class Gateway:
         event = request_event(exchange, duration_ms)
         writer = self.writer
         if writer is not None:
-            writer.add_usage({
-                "request_id": exchange.request_id,
-                "ts": event.ts,
-                "workspace_id": principal.workspace_id if principal else None,
-                "key_id": principal.key_id if principal else None,
-                "endpoint": exchange.endpoint,
-                "model": exchange.model[:200],
-                "status": exchange.status,
-                "outcome": exchange.outcome,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                "cache_read_input_tokens": usage.cache_read_input_tokens,
-                "duration_ms": duration_ms,
-            })
+            writer.add_usage(
+                {
+                    "request_id": exchange.request_id,
+                    "ts": event.ts,
+                    "workspace_id": principal.workspace_id if principal else None,
+                    "key_id": principal.key_id if principal else None,
+                    "endpoint": exchange.endpoint,
+                    "model": exchange.model[:200],
+                    "status": exchange.status,
+                    "outcome": exchange.outcome,
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                    "cache_read_input_tokens": usage.cache_read_input_tokens,
+                    "duration_ms": duration_ms,
+                }
+            )
             writer.add_event(event)
             self.metrics.audit_backlog.set(writer.backlog)
         metrics = self.metrics
@@ -125,7 +127,9 @@ class Gateway:
             metrics.overhead.observe((upstream_started - exchange.started_ns) / 1e9)
         for record in exchange.records:
             if record.action != "allow" or record.error:
-                metrics.guard_actions.labels(record.guard, "error" if record.error else record.action).inc()
+                metrics.guard_actions.labels(
+                    record.guard, "error" if record.error else record.action
+                ).inc()
         if self.access_log:
             access_log.info(
                 "request",

@@ -13,31 +13,44 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "tutela_requests", "API requests by endpoint, status and outcome",
-            ("endpoint", "status", "outcome"), registry=self.registry,
+            "tutela_requests",
+            "API requests by endpoint, status and outcome",
+            ("endpoint", "status", "outcome"),
+            registry=self.registry,
         )
         self.duration = Histogram(
-            "tutela_request_duration_seconds", "Whole request time as the client sees it",
-            ("endpoint",), buckets=_BUCKETS, registry=self.registry,
+            "tutela_request_duration_seconds",
+            "Whole request time as the client sees it",
+            ("endpoint",),
+            buckets=_BUCKETS,
+            registry=self.registry,
         )
         self.overhead = Histogram(
             "tutela_gateway_overhead_seconds",
             "Time spent in tutela before the upstream call (auth, parse, request guards)",
-            buckets=_BUCKETS, registry=self.registry,
+            buckets=_BUCKETS,
+            registry=self.registry,
         )
         self.tokens = Counter(
-            "tutela_tokens", "Tokens metered from upstream usage", ("kind",), registry=self.registry,
+            "tutela_tokens",
+            "Tokens metered from upstream usage",
+            ("kind",),
+            registry=self.registry,
         )
         self.guard_actions = Counter(
-            "tutela_guard_verdicts", "Non-allow guard verdicts and guard errors",
-            ("guard", "action"), registry=self.registry,
+            "tutela_guard_verdicts",
+            "Non-allow guard verdicts and guard errors",
+            ("guard", "action"),
+            registry=self.registry,
         )
         self.audit_backlog = Gauge(
-            "tutela_audit_backlog", "Rows waiting to be written to the database",
+            "tutela_audit_backlog",
+            "Rows waiting to be written to the database",
             registry=self.registry,
         )
         self.active = Gauge(
-            "tutela_active_requests", "Requests in flight (streams included)",
+            "tutela_active_requests",
+            "Requests in flight (streams included)",
             registry=self.registry,
         )
         self._children: dict[tuple[str, ...], Any] = {}

@@ -26,7 +26,9 @@ from tutela.types import Action, Exchange, GuardRecord, Verdict
 log = logging.getLogger("tutela.pipeline")
 
 
-def _record(exchange: Exchange, guard: str, phase: str, verdict: Verdict, error: bool = False) -> None:
+def _record(
+    exchange: Exchange, guard: str, phase: str, verdict: Verdict, error: bool = False
+) -> None:
     exchange.records.append(
         GuardRecord(
             guard=guard,
@@ -76,12 +78,17 @@ class Pipeline:
             except Exception as exc:  # fail closed on any guard fault, by design
                 log.warning(
                     "guard failed",
-                    extra={"guard": guard.name, "error": type(exc).__name__,
-                           "request_id": exchange.request_id},
+                    extra={
+                        "guard": guard.name,
+                        "error": type(exc).__name__,
+                        "request_id": exchange.request_id,
+                    },
                 )
                 verdict = _failed(guard.name, "request", exc)
                 if guard.on_error == "allow":
-                    _record(exchange, guard.name, "request", Verdict.allow(verdict.reason), error=True)
+                    _record(
+                        exchange, guard.name, "request", Verdict.allow(verdict.reason), error=True
+                    )
                     continue
                 _record(exchange, guard.name, "request", verdict, error=True)
                 return verdict
@@ -93,7 +100,9 @@ class Pipeline:
                 exchange.scratch["body_changed"] = True
         return None
 
-    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> tuple[Verdict | None, dict[str, Any]]:
+    def check_message(
+        self, exchange: Exchange, message: dict[str, Any]
+    ) -> tuple[Verdict | None, dict[str, Any]]:
         """Run response guards over a whole message: (blocking verdict or None, message)."""
         for guard in self.response_guards:
             try:
@@ -101,7 +110,9 @@ class Pipeline:
             except Exception as exc:
                 verdict = _failed(guard.name, "response", exc)
                 if guard.on_error == "allow":
-                    _record(exchange, guard.name, "response", Verdict.allow(verdict.reason), error=True)
+                    _record(
+                        exchange, guard.name, "response", Verdict.allow(verdict.reason), error=True
+                    )
                     continue
                 _record(exchange, guard.name, "response", verdict, error=True)
                 return verdict, message
@@ -123,7 +134,9 @@ class Pipeline:
             except Exception as exc:
                 verdict = _failed(guard.name, "stream", exc)
                 if guard.on_error == "allow":
-                    _record(exchange, guard.name, "stream", Verdict.allow(verdict.reason), error=True)
+                    _record(
+                        exchange, guard.name, "stream", Verdict.allow(verdict.reason), error=True
+                    )
                     continue
                 _record(exchange, guard.name, "stream", verdict, error=True)
                 return verdict, b""
@@ -146,10 +159,15 @@ class Pipeline:
             except Exception as exc:
                 log.error(
                     "guard finish failed",
-                    extra={"guard": guard.name, "error": type(exc).__name__,
-                           "request_id": exchange.request_id},
+                    extra={
+                        "guard": guard.name,
+                        "error": type(exc).__name__,
+                        "request_id": exchange.request_id,
+                    },
                 )
-                _record(exchange, guard.name, "finish", _failed(guard.name, "finish", exc), error=True)
+                _record(
+                    exchange, guard.name, "finish", _failed(guard.name, "finish", exc), error=True
+                )
 
 
 def default_guards(policy: Any, services: Any) -> Pipeline:

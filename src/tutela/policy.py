@@ -157,7 +157,9 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that remembers the line of every mapping key."""
 
 
-def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]) -> None:
+def _lines(
+    node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
+) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
@@ -178,7 +180,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -192,10 +196,9 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
         problems = []
         for err in exc.errors():
             loc = tuple(part for part in err["loc"] if not str(part).startswith("function-"))
-            line = _nearest_line(loc, lines)
             key = ".".join(str(p) for p in loc) or "(top level)"
             message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}:{line}: {key}: {message}")
+            problems.append(f"{source}:{_nearest_line(loc, lines)}: {key}: {message}")
         raise ConfigError("\n".join(problems)) from None
 
 

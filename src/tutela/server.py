@@ -30,10 +30,12 @@ def bootstrap(store: Store) -> MintedKey | None:
         return None
     workspace = store.create_workspace("default")
     minted = mint_key(store, workspace="default", role="admin", name="first admin key")
-    store.append_audit([
-        workspace_event("created", "default", workspace.id, "bootstrap").row(),
-        key_event("created", minted.record.public(), "bootstrap", workspace.id).row(),
-    ])
+    store.append_audit(
+        [
+            workspace_event("created", "default", workspace.id, "bootstrap").row(),
+            key_event("created", minted.record.public(), "bootstrap", workspace.id).row(),
+        ]
+    )
     return minted
 
 
@@ -94,10 +96,20 @@ async def serve(
     on_ready: Callable[[int, int], None] | None = None,
 ) -> None:
     gateway = Gateway(policy, store)
-    gateway_server = _Server(_config(GatewayApp(gateway), host or policy.gateway.host,
-                                     policy.gateway.port if gateway_port is None else gateway_port))
-    admin_server = _Server(_config(AdminApp(gateway), host or policy.admin.host,
-                                   policy.admin.port if admin_port is None else admin_port))
+    gateway_server = _Server(
+        _config(
+            GatewayApp(gateway),
+            host or policy.gateway.host,
+            policy.gateway.port if gateway_port is None else gateway_port,
+        )
+    )
+    admin_server = _Server(
+        _config(
+            AdminApp(gateway),
+            host or policy.admin.host,
+            policy.admin.port if admin_port is None else admin_port,
+        )
+    )
     loop = asyncio.get_running_loop()
 
     def stop() -> None:

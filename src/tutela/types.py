@@ -134,7 +134,7 @@ class GuardRecord:
 
 def new_request_id() -> str:
     """A sortable, unguessable id the user can quote: ``req_tut_`` + time + randomness."""
-    return "req_tut_%011x%s" % (time.time_ns() // 1_000_000, os.urandom(10).hex())
+    return f"req_tut_{time.time_ns() // 1_000_000:011x}{os.urandom(10).hex()}"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -22,8 +22,15 @@ async def test_health_ready_metrics(admin, harness) -> None:  # type: ignore[no-
     assert (await call(admin, "GET", "/healthz")).status == 200
     ready = await call(admin, "GET", "/readyz")
     assert ready.status == 200 and orjson.loads(ready.body)["checks"]["database"] is True
-    await call(harness.app, "POST", "/v1/messages", headers=harness.headers(),
-               body=orjson.dumps({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}))
+    await call(
+        harness.app,
+        "POST",
+        "/v1/messages",
+        headers=harness.headers(),
+        body=orjson.dumps(
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+        ),
+    )
     metrics = (await call(admin, "GET", "/metrics")).body.decode()
     assert 'tutela_requests_total{endpoint="messages",outcome="ok",status="200"} 1.0' in metrics
     assert "tutela_tokens_total" in metrics and "tutela_audit_backlog" in metrics
@@ -45,9 +52,9 @@ async def test_admin_refuses_writes_and_unknown_paths(admin) -> None:  # type: i
 def test_admin_and_gateway_are_different_listeners(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with GatewayProcess(tmp_path) as gw:
         assert gw.admin_url != gw.base_url
-        with urllib.request.urlopen(gw.admin_url + "/healthz", timeout=5) as r:  # noqa: S310
+        with urllib.request.urlopen(gw.admin_url + "/healthz", timeout=5) as r:
             assert r.status == 200
         with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(gw.base_url + "/metrics", timeout=5)  # noqa: S310
+            urllib.request.urlopen(gw.base_url + "/metrics", timeout=5)
         assert info.value.code == 404
         info.value.close()

@@ -24,8 +24,19 @@ def run(*args: str):  # type: ignore[no-untyped-def]
 
 
 def test_keys_create_list_revoke(db: str) -> None:
-    created = run("keys", "create", "--workspace", "default", "--role", "analyst", "--name", "ci",
-                  "--json", "--db", db)
+    created = run(
+        "keys",
+        "create",
+        "--workspace",
+        "default",
+        "--role",
+        "analyst",
+        "--name",
+        "ci",
+        "--json",
+        "--db",
+        db,
+    )
     assert created.exit_code == 0, created.output
     key = json.loads(created.output)
     assert key["key"].startswith("tutela_sk_") and key["role"] == "analyst"
@@ -50,13 +61,22 @@ def test_keys_create_text_output_shows_the_secret_once(db: str) -> None:
     assert result.output.count("tutela_sk_") == 1
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["keys", "create", "--workspace", "nowhere", "--role", "analyst"], 1, "no workspace named"),
-    (["keys", "create", "--workspace", "default", "--role", "god"], 1, "unknown role"),
-    (["keys", "revoke", "0000000000000000"], 1, "no key with id"),
-    (["keys", "create", "--role", "analyst"], 2, "Missing option"),
-])
-def test_errors_have_exit_codes_and_messages(db: str, args: list[str], code: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["keys", "create", "--workspace", "nowhere", "--role", "analyst"],
+            1,
+            "no workspace named",
+        ),
+        (["keys", "create", "--workspace", "default", "--role", "god"], 1, "unknown role"),
+        (["keys", "revoke", "0000000000000000"], 1, "no key with id"),
+        (["keys", "create", "--role", "analyst"], 2, "Missing option"),
+    ],
+)
+def test_errors_have_exit_codes_and_messages(
+    db: str, args: list[str], code: int, message: str
+) -> None:
     result = run(*args, "--db", db)
     assert result.exit_code == code
     assert message in result.output
@@ -86,7 +106,9 @@ def test_policy_check(tmp_path: Path) -> None:
 
 
 def test_workspaces_list_and_duplicate(db: str) -> None:
-    assert json.loads(run("workspaces", "list", "--json", "--db", db).output)[0]["name"] == "default"
+    assert (
+        json.loads(run("workspaces", "list", "--json", "--db", db).output)[0]["name"] == "default"
+    )
     dup = run("workspaces", "create", "default", "--db", db)
     assert dup.exit_code == 1 and "already exists" in dup.output
 

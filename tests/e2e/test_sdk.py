@@ -17,9 +17,12 @@ PROMPT = [{"role": "user", "content": "What does a security gateway do?"}]
 MODEL = "claude-sonnet-4-6"
 
 
-def client(gateway: GatewayProcess, key: str | None = None, **kwargs: object) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.base_url, api_key=key or gateway.admin_key,
-                               max_retries=0, **kwargs)  # type: ignore[arg-type]
+def client(
+    gateway: GatewayProcess, key: str | None = None, **kwargs: object
+) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=gateway.base_url, api_key=key or gateway.admin_key, max_retries=0, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def new_key(gateway: GatewayProcess, role: str, workspace: str = "default") -> str:
@@ -54,9 +57,17 @@ def test_messages_stream_text_and_final_message(gateway: GatewayProcess) -> None
 
 
 def test_tool_use_round_trip(gateway: GatewayProcess) -> None:
-    tools = [{"name": "get_weather", "description": "Weather for a city",
-              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                               "required": ["city"]}}]
+    tools = [
+        {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
     sdk = client(gateway)
     with sdk.messages.stream(model=MODEL, max_tokens=300, messages=PROMPT, tools=tools) as stream:  # type: ignore[arg-type]
         final = stream.get_final_message()
@@ -69,8 +80,9 @@ def test_count_tokens_and_beta_variant(gateway: GatewayProcess) -> None:
     sdk = client(gateway)
     counted = sdk.messages.count_tokens(model=MODEL, messages=PROMPT)
     assert counted.input_tokens > 0
-    beta = sdk.beta.messages.count_tokens(model=MODEL, messages=PROMPT,
-                                          betas=["token-counting-2024-11-01"])
+    beta = sdk.beta.messages.count_tokens(
+        model=MODEL, messages=PROMPT, betas=["token-counting-2024-11-01"]
+    )
     assert beta.input_tokens == counted.input_tokens
 
 
@@ -84,7 +96,9 @@ def test_models_list_paginates(gateway: GatewayProcess) -> None:
 
 
 def test_bearer_auth_works(gateway: GatewayProcess) -> None:
-    sdk = anthropic.Anthropic(base_url=gateway.base_url, auth_token=gateway.admin_key, max_retries=0)
+    sdk = anthropic.Anthropic(
+        base_url=gateway.base_url, auth_token=gateway.admin_key, max_retries=0
+    )
     assert sdk.messages.create(model=MODEL, max_tokens=50, messages=PROMPT).content
 
 
@@ -142,7 +156,8 @@ def test_every_request_is_metered_and_audited_without_content(gateway: GatewayPr
     sdk = client(gateway)
     secret_prompt = "my password is hunter2-unique-marker"
     message = sdk.messages.with_raw_response.create(
-        model=MODEL, max_tokens=100, messages=[{"role": "user", "content": secret_prompt}])
+        model=MODEL, max_tokens=100, messages=[{"role": "user", "content": secret_prompt}]
+    )
     request_id = message.headers["x-tutela-request-id"]
     parsed = message.parse()
     db = gateway.db_url.removeprefix("sqlite:///")
@@ -152,14 +167,20 @@ def test_every_request_is_metered_and_audited_without_content(gateway: GatewayPr
         with sqlite3.connect(db) as conn:
             row = conn.execute(
                 "SELECT input_tokens, output_tokens, outcome, status FROM usage_records "
-                "WHERE request_id = ?", (request_id,)).fetchone()
+                "WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
         time.sleep(0.05)
     assert row == (parsed.usage.input_tokens, parsed.usage.output_tokens, "ok", 200)
     with sqlite3.connect(db) as conn:
-        audit = conn.execute("SELECT data FROM audit_events WHERE data LIKE ?",
-                             (f"%{request_id}%",)).fetchone()
+        audit = conn.execute(
+            "SELECT data FROM audit_events WHERE data LIKE ?", (f"%{request_id}%",)
+        ).fetchone()
         everything = "\n".join(r[0] for r in conn.execute("SELECT data FROM audit_events"))
-    assert audit is not None and json.loads(audit[0])["usage"]["output_tokens"] == parsed.usage.output_tokens
+    assert (
+        audit is not None
+        and json.loads(audit[0])["usage"]["output_tokens"] == parsed.usage.output_tokens
+    )
     assert "hunter2" not in everything
     assert "hunter2" not in gateway.stderr_text()
     assert gateway.admin_key not in gateway.stderr_text()

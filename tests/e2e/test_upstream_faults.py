@@ -6,12 +6,12 @@ import json
 import socket
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import pytest
-import urllib.request
 
 from tutela.testing.process import GatewayProcess
 from tutela.testing.standin import Fault, StandInThread
@@ -29,7 +29,9 @@ def standin() -> Iterator[StandInThread]:
 
 
 @pytest.fixture(scope="module")
-def gateway(standin: StandInThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def gateway(
+    standin: StandInThread, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
     policy = f"""
 default_upstream: standin
 upstreams:
@@ -55,8 +57,9 @@ def clean(standin: StandInThread) -> None:
 
 
 def sdk(gateway: GatewayProcess) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.admin_key, max_retries=0,
-                               timeout=20)
+    return anthropic.Anthropic(
+        base_url=gateway.base_url, api_key=gateway.admin_key, max_retries=0, timeout=20
+    )
 
 
 def usage_row(gateway: GatewayProcess, request_id: str) -> tuple[Any, ...]:
@@ -64,8 +67,11 @@ def usage_row(gateway: GatewayProcess, request_id: str) -> tuple[Any, ...]:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         with sqlite3.connect(db) as conn:
-            row = conn.execute("SELECT status, outcome, input_tokens, output_tokens FROM usage_records "
-                               "WHERE request_id = ?", (request_id,)).fetchone()
+            row = conn.execute(
+                "SELECT status, outcome, input_tokens, output_tokens FROM usage_records "
+                "WHERE request_id = ?",
+                (request_id,),
+            ).fetchone()
         if row:
             return tuple(row)
         time.sleep(0.05)
@@ -87,10 +93,14 @@ def request_id_of(error: anthropic.APIStatusError) -> str:
 
 
 def test_credentials_are_replaced_and_anthropic_headers_forwarded(
-        gateway: GatewayProcess, standin: StandInThread) -> None:
-    client = anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.admin_key, max_retries=0,
-                                 default_headers={"anthropic-beta": "beta-a,beta-b",
-                                                  "anthropic-version": "2023-06-01"})
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
+    client = anthropic.Anthropic(
+        base_url=gateway.base_url,
+        api_key=gateway.admin_key,
+        max_retries=0,
+        default_headers={"anthropic-beta": "beta-a,beta-b", "anthropic-version": "2023-06-01"},
+    )
     client.messages.create(model=MODEL, max_tokens=20, messages=PROMPT)
     seen = standin.requests[-1]
     assert seen.headers["x-api-key"] == "sk-ant-upstream-test-key"
@@ -101,9 +111,12 @@ def test_credentials_are_replaced_and_anthropic_headers_forwarded(
     assert seen.json()["messages"] == PROMPT
 
 
-def test_new_request_fields_pass_through_unchanged(gateway: GatewayProcess, standin: StandInThread) -> None:
-    sdk(gateway).messages.create(model=MODEL, max_tokens=20, messages=PROMPT,
-                                 extra_body={"future_field": {"nested": [1, 2]}})
+def test_new_request_fields_pass_through_unchanged(
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
+    sdk(gateway).messages.create(
+        model=MODEL, max_tokens=20, messages=PROMPT, extra_body={"future_field": {"nested": [1, 2]}}
+    )
     assert standin.requests[-1].json()["future_field"] == {"nested": [1, 2]}
 
 
@@ -117,12 +130,16 @@ def test_timeout_gives_gateway_timeout(gateway: GatewayProcess, standin: StandIn
     assert logged(gateway, request_id)["error_type"] == "timeout_error"
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (500, anthropic.InternalServerError),
-    (529, anthropic.OverloadedError),
-])
-def test_transient_errors_are_retried_then_relayed(gateway: GatewayProcess, standin: StandInThread,
-                                                   status: int, error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, anthropic.InternalServerError),
+        (529, anthropic.OverloadedError),
+    ],
+)
+def test_transient_errors_are_retried_then_relayed(
+    gateway: GatewayProcess, standin: StandInThread, status: int, error: type[Exception]
+) -> None:
     standin.faults.append(Fault("status", status=status))
     assert sdk(gateway).messages.create(model=MODEL, max_tokens=20, messages=PROMPT).content
     assert len(standin.requests) == 2
@@ -138,7 +155,9 @@ def test_transient_errors_are_retried_then_relayed(gateway: GatewayProcess, stan
     assert logged(gateway, request_id)["status"] == status
 
 
-def test_429_retry_after_is_honoured_or_relayed(gateway: GatewayProcess, standin: StandInThread) -> None:
+def test_429_retry_after_is_honoured_or_relayed(
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
     standin.faults.append(Fault("status", status=429, retry_after=0.2))
     started = time.monotonic()
     assert sdk(gateway).messages.create(model=MODEL, max_tokens=20, messages=PROMPT).content
@@ -166,12 +185,20 @@ def test_connection_reset_before_response(gateway: GatewayProcess, standin: Stan
     assert usage_row(gateway, request_id_of(info.value))[:2] == (502, "upstream_error")
 
 
-def sse_events(gateway: GatewayProcess, body: dict[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+def sse_events(
+    gateway: GatewayProcess, body: dict[str, Any]
+) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     request = urllib.request.Request(
-        gateway.base_url + "/v1/messages", data=json.dumps(body).encode(), method="POST",
-        headers={"x-api-key": gateway.admin_key, "content-type": "application/json",
-                 "anthropic-version": "2023-06-01"})
-    with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 - loopback only
+        gateway.base_url + "/v1/messages",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "x-api-key": gateway.admin_key,
+            "content-type": "application/json",
+            "anthropic-version": "2023-06-01",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
         raw = response.read().decode()
         request_id = response.headers["x-tutela-request-id"]
     events = []
@@ -185,7 +212,8 @@ STREAM = {"model": MODEL, "max_tokens": 100, "stream": True, "messages": PROMPT}
 
 
 def test_connection_reset_during_stream_ends_with_error_event(
-        gateway: GatewayProcess, standin: StandInThread) -> None:
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
     standin.faults.append(Fault("reset_during", after_events=3))
     events, request_id = sse_events(gateway, STREAM)
     assert [name for name, _ in events[:3]] == ["message_start", "ping", "content_block_start"]
@@ -193,7 +221,10 @@ def test_connection_reset_during_stream_ends_with_error_event(
     assert name == "error" and data["error"]["type"] == "api_error"
     assert data["request_id"] == request_id
     status, outcome, input_tokens, _ = usage_row(gateway, request_id)
-    assert (status, outcome) == (200, "upstream_error") and input_tokens > 0  # metered from message_start
+    assert (status, outcome) == (
+        200,
+        "upstream_error",
+    ) and input_tokens > 0  # metered from message_start
     standin.faults.append(Fault("reset_during", after_events=3))
     with pytest.raises(anthropic.APIStatusError):
         with sdk(gateway).messages.stream(model=MODEL, max_tokens=100, messages=PROMPT) as stream:
@@ -213,21 +244,25 @@ def test_mid_stream_error_event_is_relayed(gateway: GatewayProcess, standin: Sta
 
 
 def metric(gateway: GatewayProcess, name: str) -> float:
-    with urllib.request.urlopen(gateway.admin_url + "/metrics", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(gateway.admin_url + "/metrics", timeout=5) as response:
         for line in response.read().decode().splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])
     raise AssertionError(f"metric {name} not found")
 
 
-def test_client_disconnect_cancels_the_upstream_stream(gateway: GatewayProcess, standin: StandInThread) -> None:
+def test_client_disconnect_cancels_the_upstream_stream(
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
     standin.faults.append(Fault("slow_stream", delay=0.3))
     host, port = gateway.base_url.removeprefix("http://").split(":")
     body = json.dumps(STREAM).encode()
     with socket.create_connection((host, int(port)), timeout=10) as conn:
-        conn.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                     + f"x-api-key: {gateway.admin_key}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
-                     + body)
+        conn.sendall(
+            b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            + f"x-api-key: {gateway.admin_key}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
         first = conn.recv(65536)
         assert b"200" in first.split(b"\r\n", 1)[0]
         deadline = time.monotonic() + 5

@@ -47,9 +47,17 @@ async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
 
 
 def exchange(key: str = "k1", workspace: str = "w1") -> Exchange:
-    return Exchange(request_id="r", endpoint="messages", method="POST", headers={}, raw_body=b"",
-                    body={}, principal=Principal(key_id=key, workspace_id=workspace,
-                                                 workspace="default", role="analyst"))
+    return Exchange(
+        request_id="r",
+        endpoint="messages",
+        method="POST",
+        headers={},
+        raw_body=b"",
+        body={},
+        principal=Principal(
+            key_id=key, workspace_id=workspace, workspace="default", role="analyst"
+        ),
+    )
 
 
 def guard(counters: Counters, **settings: Any) -> RateLimitGuard:

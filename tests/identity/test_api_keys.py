@@ -27,25 +27,38 @@ def test_minted_key_has_prefix_and_only_its_digest_is_stored(store: Store) -> No
 
 def test_keys_are_unique(sqlite_store: Store) -> None:
     sqlite_store.create_workspace("default")
-    secrets = {mint_key(sqlite_store, workspace="default", role="analyst").secret for _ in range(50)}
+    secrets = {
+        mint_key(sqlite_store, workspace="default", role="analyst").secret for _ in range(50)
+    }
     assert len(secrets) == 50
 
 
-@pytest.mark.parametrize(("workspace", "role", "message"), [
-    ("default", "root", "unknown role"),
-    ("nowhere", "analyst", "no workspace"),
-])
-def test_mint_refuses_unknown_role_or_workspace(sqlite_store: Store, workspace: str, role: str,
-                                                message: str) -> None:
+@pytest.mark.parametrize(
+    ("workspace", "role", "message"),
+    [
+        ("default", "root", "unknown role"),
+        ("nowhere", "analyst", "no workspace"),
+    ],
+)
+def test_mint_refuses_unknown_role_or_workspace(
+    sqlite_store: Store, workspace: str, role: str, message: str
+) -> None:
     sqlite_store.create_workspace("default")
     with pytest.raises(TutelaError, match=message):
         mint_key(sqlite_store, workspace=workspace, role=role)
 
 
-@pytest.mark.parametrize("presented", [
-    "", "tutela_sk_", "sk-ant-api03-xyz", "tutela_sk_0011223344556677_short",
-    "tutela_sk_ZZ11223344556677_" + "a" * 43, "tutela_sk_0011223344556677_" + "a" * 44,
-])
+@pytest.mark.parametrize(
+    "presented",
+    [
+        "",
+        "tutela_sk_",
+        "sk-ant-api03-xyz",
+        "tutela_sk_0011223344556677_short",
+        "tutela_sk_ZZ11223344556677_" + "a" * 43,
+        "tutela_sk_0011223344556677_" + "a" * 44,
+    ],
+)
 def test_parse_rejects_malformed(presented: str) -> None:
     assert parse_key(presented) is None
 
@@ -73,7 +86,9 @@ async def test_authenticate_valid_wrong_revoked_expired(store: Store) -> None:
     assert await auth.authenticate(expired.secret) is None
 
 
-async def test_revocation_reaches_a_caching_authenticator_within_its_ttl(sqlite_store: Store) -> None:
+async def test_revocation_reaches_a_caching_authenticator_within_its_ttl(
+    sqlite_store: Store,
+) -> None:
     sqlite_store.create_workspace("default")
     auth = ApiKeyAuthenticator(sqlite_store, ttl=0.2)
     key = mint_key(sqlite_store, workspace="default", role="analyst")

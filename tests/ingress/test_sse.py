@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,8 +20,13 @@ STREAM = (
 
 def test_whole_stream_splits_into_exact_events() -> None:
     events = SseSplitter().feed(STREAM)
-    assert [e.event for e in events] == ["message_start", "ping", "content_block_delta",
-                                         "future_event", "message_stop"]
+    assert [e.event for e in events] == [
+        "message_start",
+        "ping",
+        "content_block_delta",
+        "future_event",
+        "message_stop",
+    ]
     assert b"".join(e.raw for e in events) == STREAM
     assert events[0].data == {"type": "message_start", "message": {"usage": {"input_tokens": 5}}}
     assert events[3].data is None  # unknown events pass through unparsed
@@ -30,7 +37,7 @@ def test_any_chunking_gives_the_same_events(cuts: list[int]) -> None:
     splitter = SseSplitter()
     bounds = [0, *sorted(cuts), len(STREAM)]
     events = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         events += splitter.feed(STREAM[start:end])
     assert b"".join(e.raw for e in events) == STREAM
     assert splitter.pending == b""

@@ -29,8 +29,14 @@ def test_workspaces_are_unique_by_name(store: Store) -> None:
 def test_key_roundtrip_keeps_only_the_digest_and_aware_times(store: Store) -> None:
     space = store.create_workspace("default")
     expires = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    store.insert_key(key_id="00112233aabbccdd", workspace=space, role="analyst", name="app",
-                     secret_sha256="ab" * 32, expires_at=expires)
+    store.insert_key(
+        key_id="00112233aabbccdd",
+        workspace=space,
+        role="analyst",
+        name="app",
+        secret_sha256="ab" * 32,
+        expires_at=expires,
+    )
     found = store.find_key("00112233aabbccdd")
     assert found is not None
     assert found.workspace == "default" and found.role == "analyst"
@@ -42,8 +48,14 @@ def test_key_roundtrip_keeps_only_the_digest_and_aware_times(store: Store) -> No
 
 def test_revoke_sets_time_once_and_unknown_key_is_none(store: Store) -> None:
     space = store.create_workspace("default")
-    store.insert_key(key_id="0011223344556677", workspace=space, role="admin", name="",
-                     secret_sha256="cd" * 32, expires_at=None)
+    store.insert_key(
+        key_id="0011223344556677",
+        workspace=space,
+        role="admin",
+        name="",
+        secret_sha256="cd" * 32,
+        expires_at=None,
+    )
     first = store.revoke_key("0011223344556677")
     assert first is not None and first.revoked_at is not None
     second = store.revoke_key("0011223344556677")
@@ -54,18 +66,42 @@ def test_revoke_sets_time_once_and_unknown_key_is_none(store: Store) -> None:
 
 def test_write_batch_stores_usage_audit_and_last_use_together(store: Store) -> None:
     space = store.create_workspace("default")
-    store.insert_key(key_id="1111222233334444", workspace=space, role="analyst", name="",
-                     secret_sha256="ef" * 32, expires_at=None)
+    store.insert_key(
+        key_id="1111222233334444",
+        workspace=space,
+        role="analyst",
+        name="",
+        secret_sha256="ef" * 32,
+        expires_at=None,
+    )
     now = dt.datetime.now(dt.UTC)
-    usage = [{
-        "request_id": f"req_{i}", "ts": now, "workspace_id": space.id, "key_id": "1111222233334444",
-        "endpoint": "messages", "model": "m", "status": 200, "outcome": "ok",
-        "input_tokens": 10 * i, "output_tokens": i, "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0, "duration_ms": 1,
-    } for i in range(1, 4)]
-    events = [AuditEvent(event_type="api.request", outcome="ok", data={"n": i}).row() for i in range(3)]
+    usage = [
+        {
+            "request_id": f"req_{i}",
+            "ts": now,
+            "workspace_id": space.id,
+            "key_id": "1111222233334444",
+            "endpoint": "messages",
+            "model": "m",
+            "status": 200,
+            "outcome": "ok",
+            "input_tokens": 10 * i,
+            "output_tokens": i,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "duration_ms": 1,
+        }
+        for i in range(1, 4)
+    ]
+    events = [
+        AuditEvent(event_type="api.request", outcome="ok", data={"n": i}).row() for i in range(3)
+    ]
     store.write_batch(usage, events, {"1111222233334444": now})
-    assert store.usage_totals(workspace_id=space.id) == {"requests": 3, "input_tokens": 60, "output_tokens": 6}
+    assert store.usage_totals(workspace_id=space.id) == {
+        "requests": 3,
+        "input_tokens": 60,
+        "output_tokens": 6,
+    }
     assert len(store.audit_events("api.request")) == 3
     key = store.find_key("1111222233334444")
     assert key is not None and key.last_used_at is not None
@@ -74,10 +110,21 @@ def test_write_batch_stores_usage_audit_and_last_use_together(store: Store) -> N
 
 def test_write_batch_is_atomic(store: Store) -> None:
     now = dt.datetime.now(dt.UTC)
-    row = {"request_id": "dup", "ts": now, "workspace_id": None, "key_id": None,
-           "endpoint": "messages", "model": "", "status": 200, "outcome": "ok", "input_tokens": 0,
-           "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-           "duration_ms": 0}
+    row = {
+        "request_id": "dup",
+        "ts": now,
+        "workspace_id": None,
+        "key_id": None,
+        "endpoint": "messages",
+        "model": "",
+        "status": 200,
+        "outcome": "ok",
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "duration_ms": 0,
+    }
     event = AuditEvent(event_type="api.request", outcome="ok").row()
     with pytest.raises(sa.exc.IntegrityError):
         store.write_batch([row, dict(row)], [event], {})
@@ -86,8 +133,9 @@ def test_write_batch_is_atomic(store: Store) -> None:
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive"):
-        store.write_batch([], [AuditEvent(event_type="x", outcome="ok",
-                                          ts=dt.datetime(2026, 1, 1)).row()], {})
+        store.write_batch(
+            [], [AuditEvent(event_type="x", outcome="ok", ts=dt.datetime(2026, 1, 1)).row()], {}
+        )
 
 
 def test_urls_are_normalised_and_passwords_redacted() -> None:

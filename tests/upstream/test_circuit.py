@@ -47,18 +47,25 @@ def test_success_resets_the_failure_count() -> None:
     assert breaker.state == "closed"
 
 
-CALL = UpstreamCall(method="POST", path="/v1/messages", headers={"content-type": "application/json"},
-                    body=b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}]}',
-                    stream=False)
+CALL = UpstreamCall(
+    method="POST",
+    path="/v1/messages",
+    headers={"content-type": "application/json"},
+    body=b'{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}]}',
+    stream=False,
+)
 
 
 async def test_open_circuit_refuses_without_calling_upstream() -> None:
     async with StandIn() as standin:
-        settings = UpstreamSettings.model_validate({
-            "type": "anthropic", "base_url": standin.base_url,
-            "retries": {"max_attempts": 1},
-            "circuit_breaker": {"failure_threshold": 2, "reset_after": 60},
-        })
+        settings = UpstreamSettings.model_validate(
+            {
+                "type": "anthropic",
+                "base_url": standin.base_url,
+                "retries": {"max_attempts": 1},
+                "circuit_breaker": {"failure_threshold": 2, "reset_after": 60},
+            }
+        )
         upstream = AnthropicUpstream("test", settings)
         try:
             standin.faults.extend([Fault("status", status=500)] * 2)
@@ -76,9 +83,14 @@ async def test_open_circuit_refuses_without_calling_upstream() -> None:
 
 async def test_429_does_not_open_the_circuit() -> None:
     async with StandIn() as standin:
-        settings = UpstreamSettings.model_validate({
-            "type": "anthropic", "base_url": standin.base_url, "retries": {"max_attempts": 1},
-            "circuit_breaker": {"failure_threshold": 1, "reset_after": 60}})
+        settings = UpstreamSettings.model_validate(
+            {
+                "type": "anthropic",
+                "base_url": standin.base_url,
+                "retries": {"max_attempts": 1},
+                "circuit_breaker": {"failure_threshold": 1, "reset_after": 60},
+            }
+        )
         upstream = AnthropicUpstream("test", settings)
         try:
             standin.faults.append(Fault("status", status=429))

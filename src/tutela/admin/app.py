@@ -43,8 +43,13 @@ class AdminApp:
             if writer is not None:
                 self.gateway.metrics.audit_backlog.set(writer.backlog)
             body = generate_latest(self.gateway.metrics.registry)
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
         else:
             await self._json(send, 404, {"error": f"no route for {method} {path}"})
@@ -53,15 +58,24 @@ class AdminApp:
         gateway = self.gateway
         checks = {
             "database": await asyncio.to_thread(gateway.store.ping),
-            "writer": gateway.writer is not None and gateway.writer.failures == 0
+            "writer": (gateway.writer is not None
+            and gateway.writer.failures == 0)
             or (gateway.writer is not None and gateway.writer.backlog < 10_000),
         }
         ready = all(checks.values())
-        await self._json(send, 200 if ready else 503,
-                         {"status": "ready" if ready else "not_ready", "checks": checks})
+        await self._json(
+            send,
+            200 if ready else 503,
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+        )
 
     @staticmethod
     async def _json(send: Send, status: int, payload: object) -> None:
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": orjson.dumps(payload)})

@@ -80,8 +80,10 @@ class BatchWriter:
             self._audit[:0] = audit
             if self.backlog > self.max_backlog:
                 dropped = self.backlog - self.max_backlog
-                log.critical("audit backlog over limit; dropping oldest usage rows",
-                             extra={"dropped": dropped})
+                log.critical(
+                    "audit backlog over limit; dropping oldest usage rows",
+                    extra={"dropped": dropped},
+                )
                 del self._usage[:dropped]
             await asyncio.sleep(min(1.0, self.interval * 10))
 

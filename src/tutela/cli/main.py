@@ -48,11 +48,17 @@ def _store(config: str | None, db: str | None) -> Any:
 
 
 config_option = click.option(
-    "--config", "config", type=click.Path(dir_okay=False), default=None,
-    envvar="TUTELA_CONFIG", help="Policy file (tutela.yaml). Default: built-in defaults.",
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="TUTELA_CONFIG",
+    help="Policy file (tutela.yaml). Default: built-in defaults.",
 )
 db_option = click.option(
-    "--db", "db", default=None,
+    "--db",
+    "db",
+    default=None,
     help="Database URL (sqlite:///path or postgresql://...). Default: $TUTELA_DATABASE_URL, "
     "then the policy's database_url.",
 )
@@ -71,8 +77,13 @@ def main() -> None:
 @click.option("--host", default=None, help="Listen address for both ports (default 127.0.0.1).")
 @click.option("--port", "gateway_port", type=int, default=None, help="Gateway port (default 8080).")
 @click.option("--admin-port", type=int, default=None, help="Admin API port (default 8081).")
-def serve(config: str | None, db: str | None, host: str | None, gateway_port: int | None,
-          admin_port: int | None) -> None:
+def serve(
+    config: str | None,
+    db: str | None,
+    host: str | None,
+    gateway_port: int | None,
+    admin_port: int | None,
+) -> None:
     """Start the gateway and the admin API."""
     from tutela import logs
     from tutela.server import bootstrap, first_key_banner
@@ -88,8 +99,10 @@ def serve(config: str | None, db: str | None, host: str | None, gateway_port: in
     def ready(gw: int, adm: int) -> None:
         if minted is not None:
             click.echo(first_key_banner(minted, chosen_host, gw))
-        click.echo(f"tutela: gateway on http://{chosen_host}:{gw}  admin on http://{host or policy.admin.host}:{adm}",
-                   err=False)
+        click.echo(
+            f"tutela: gateway on http://{chosen_host}:{gw}  admin on http://{host or policy.admin.host}:{adm}",
+            err=False,
+        )
         sys.stdout.flush()
 
     try:
@@ -99,8 +112,16 @@ def serve(config: str | None, db: str | None, host: str | None, gateway_port: in
     except ImportError:  # pragma: no cover - platforms without uvloop
         runner = asyncio.run
     try:
-        runner(serve_async(policy, store, host=host, gateway_port=chosen_port,
-                           admin_port=admin_port, on_ready=ready))
+        runner(
+            serve_async(
+                policy,
+                store,
+                host=host,
+                gateway_port=chosen_port,
+                admin_port=admin_port,
+                on_ready=ready,
+            )
+        )
     except TutelaError as exc:
         _fail(str(exc))
     finally:
@@ -116,26 +137,39 @@ def keys() -> None:
 @click.option("--workspace", "-w", required=True, help="Workspace the key belongs to.")
 @click.option("--role", "-r", required=True, help="Role: admin, analyst or viewer.")
 @click.option("--name", default="", help="A label to recognise the key by.")
-@click.option("--expires-in-days", type=click.IntRange(min=1), default=None,
-              help="Expire the key after this many days.")
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Expire the key after this many days.",
+)
 @config_option
 @db_option
 @json_option
-def keys_create(workspace: str, role: str, name: str, expires_in_days: int | None,
-                config: str | None, db: str | None, as_json: bool) -> None:
+def keys_create(
+    workspace: str,
+    role: str,
+    name: str,
+    expires_in_days: int | None,
+    config: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
     """Create a key. Its secret is printed once and stored only as a hash."""
     from tutela.audit.events import key_event
     from tutela.identity.api_keys import mint_key
 
     store = _store(config, db)
-    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days)
-               if expires_in_days else None)
+    expires = (
+        dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    )
     try:
         minted = mint_key(store, workspace=workspace, role=role, name=name, expires_at=expires)
     except TutelaError as exc:
         _fail(str(exc))
-    store.append_audit([key_event("created", minted.record.public(), "cli",
-                                  minted.record.workspace_id).row()])
+    store.append_audit(
+        [key_event("created", minted.record.public(), "cli", minted.record.workspace_id).row()]
+    )
     if as_json:
         click.echo(orjson.dumps({**minted.record.public(), "key": minted.secret}).decode())
     else:
@@ -161,8 +195,10 @@ def keys_list(workspace: str | None, config: str | None, db: str | None, as_json
         return
     for record in records:
         state = "revoked" if record["revoked_at"] else "active"
-        click.echo(f"{record['id']}  {record['workspace']:<16} {record['role']:<8} {state:<8} "
-                   f"created {record['created_at'][:19]}  {record['name']}")
+        click.echo(
+            f"{record['id']}  {record['workspace']:<16} {record['role']:<8} {state:<8} "
+            f"created {record['created_at'][:19]}  {record['name']}"
+        )
 
 
 @keys.command("revoke")
@@ -219,8 +255,10 @@ def workspaces_create(name: str, config: str | None, db: str | None) -> None:
 def workspaces_list(config: str | None, db: str | None, as_json: bool) -> None:
     """List workspaces."""
     store = _store(config, db)
-    rows = [{"id": w.id, "name": w.name, "created_at": w.created_at.isoformat()}
-            for w in store.list_workspaces()]
+    rows = [
+        {"id": w.id, "name": w.name, "created_at": w.created_at.isoformat()}
+        for w in store.list_workspaces()
+    ]
     if as_json:
         click.echo(orjson.dumps(rows).decode())
     else:

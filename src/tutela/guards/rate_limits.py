@@ -25,11 +25,24 @@ _SCRATCH = "rate_limits"
 def _limits(scope: str, ident: str, limit: RateLimit) -> list[Limit]:
     out = []
     if limit.requests_per_minute:
-        out.append(Limit(kind="requests", scope=scope, key=f"rpm:{ident}", amount=limit.requests_per_minute))
+        out.append(
+            Limit(
+                kind="requests", scope=scope, key=f"rpm:{ident}", amount=limit.requests_per_minute
+            )
+        )
     if limit.tokens_per_minute:
-        out.append(Limit(kind="tokens_minute", scope=scope, key=f"tpm:{ident}", amount=limit.tokens_per_minute))
+        out.append(
+            Limit(
+                kind="tokens_minute",
+                scope=scope,
+                key=f"tpm:{ident}",
+                amount=limit.tokens_per_minute,
+            )
+        )
     if limit.tokens_per_day:
-        out.append(Limit(kind="tokens_day", scope=scope, key=f"tpd:{ident}", amount=limit.tokens_per_day))
+        out.append(
+            Limit(kind="tokens_day", scope=scope, key=f"tpd:{ident}", amount=limit.tokens_per_day)
+        )
     return out
 
 

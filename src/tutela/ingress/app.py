@@ -106,7 +106,9 @@ class GatewayApp:
                 exchange,
                 GatewayError(
                     ErrorKind.INVALID_REQUEST if allowed else ErrorKind.NOT_FOUND,
-                    f"method {method} not allowed on {path}" if allowed else f"no route for {method} {path}",
+                    f"method {method} not allowed on {path}"
+                    if allowed
+                    else f"no route for {method} {path}",
                     status=405 if allowed else None,
                 ),
             )
@@ -196,9 +198,13 @@ class GatewayApp:
                 exchange.outcome = "upstream_error" if isinstance(exc, UpstreamError) else "refused"
             if state.started:
                 # Headers are gone already: the only honest signal left is an error event.
-                await send({"type": "http.response.body",
-                            "body": error_event(exc.error_type, exc.message, exchange.request_id),
-                            "more_body": False})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": error_event(exc.error_type, exc.message, exchange.request_id),
+                        "more_body": False,
+                    }
+                )
                 exchange.error_type = exc.error_type
             else:
                 await self._refuse(send, exchange, exc)
@@ -255,7 +261,9 @@ class GatewayApp:
     @staticmethod
     def _parse(raw: bytes) -> dict[str, Any]:
         if not raw:
-            raise GatewayError(ErrorKind.INVALID_REQUEST, "request body is empty; expected a JSON object")
+            raise GatewayError(
+                ErrorKind.INVALID_REQUEST, "request body is empty; expected a JSON object"
+            )
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -287,7 +295,9 @@ class GatewayApp:
         await send({"type": "http.response.start", "status": exc.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _response_headers(self, exchange: Exchange, response: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    def _response_headers(
+        self, exchange: Exchange, response: UpstreamResponse
+    ) -> list[tuple[bytes, bytes]]:
         return [*response.headers, (b"x-tutela-request-id", exchange.request_id.encode())]
 
     async def _relay_body(
@@ -312,8 +322,13 @@ class GatewayApp:
             exchange.outcome = "upstream_error"
             exchange.error_type = _error_type(body)
         state.started = True
-        await send({"type": "http.response.start", "status": status,
-                    "headers": self._response_headers(exchange, response)})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": self._response_headers(exchange, response),
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def _relay_stream(
@@ -325,8 +340,13 @@ class GatewayApp:
         exchange.status = 200
         assert response.chunks is not None
         try:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": self._response_headers(exchange, response)})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": self._response_headers(exchange, response),
+                }
+            )
             state.started = True
             async for chunk in response.chunks:
                 out: list[bytes] = []
@@ -344,24 +364,38 @@ class GatewayApp:
                             exchange.outcome = "upstream_error"
                             error = data.get("error")
                             exchange.error_type = (
-                                str(error.get("type", "")) if isinstance(error, dict) else "api_error"
+                                str(error.get("type", ""))
+                                if isinstance(error, dict)
+                                else "api_error"
                             )
                     verdict, raw = pipeline.check_event(exchange, event)
                     if verdict is not None:
                         exchange.outcome = "blocked"
-                        out.append(error_event(
-                            (verdict.error or ErrorKind.POLICY_VIOLATION).type,
-                            f"{verdict.reason} (audit id {exchange.request_id})",
-                            exchange.request_id,
-                        ))
+                        out.append(
+                            error_event(
+                                (verdict.error or ErrorKind.POLICY_VIOLATION).type,
+                                f"{verdict.reason} (audit id {exchange.request_id})",
+                                exchange.request_id,
+                            )
+                        )
                         exchange.error_type = (verdict.error or ErrorKind.POLICY_VIOLATION).type
-                        await send({"type": "http.response.body", "body": b"".join(out),
-                                    "more_body": False})
+                        await send(
+                            {
+                                "type": "http.response.body",
+                                "body": b"".join(out),
+                                "more_body": False,
+                            }
+                        )
                         return
                     out.append(raw)
                 if out:
-                    await send({"type": "http.response.body", "body": b"".join(out) if len(out) > 1 else out[0],
-                                "more_body": True})
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": b"".join(out) if len(out) > 1 else out[0],
+                            "more_body": True,
+                        }
+                    )
             if splitter.pending.strip():
                 raise UpstreamError(ErrorKind.BAD_GATEWAY, "upstream stream ended inside an event")
             if exchange.outcome == "pending":
@@ -372,7 +406,8 @@ class GatewayApp:
             timed_out = isinstance(exc, TimeoutError)
             raise UpstreamError(
                 ErrorKind.UPSTREAM_TIMEOUT if timed_out else ErrorKind.API_ERROR,
-                "upstream stream stalled" if timed_out
+                "upstream stream stalled"
+                if timed_out
                 else f"upstream connection lost mid-stream ({type(exc).__name__})",
             ) from None
         finally:

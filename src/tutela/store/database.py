@@ -31,7 +31,7 @@ def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -124,9 +124,7 @@ class Store:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except OperationalError as exc:
-            raise StoreError(
-                f"cannot reach database {redact_url(self.url)}: {exc.orig}"
-            ) from None
+            raise StoreError(f"cannot reach database {redact_url(self.url)}: {exc.orig}") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -262,7 +260,9 @@ class Store:
             with self.engine.begin() as connection:
                 connection.execute(schema.audit_events.insert(), rows)
 
-    def audit_events(self, event_type: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def audit_events(
+        self, event_type: str | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
         table = schema.audit_events
         query = sa.select(table).order_by(table.c.seq.desc()).limit(limit)
         if event_type:
@@ -278,7 +278,9 @@ class Store:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
-    def usage_totals(self, *, workspace_id: str | None = None, key_id: str | None = None) -> dict[str, int]:
+    def usage_totals(
+        self, *, workspace_id: str | None = None, key_id: str | None = None
+    ) -> dict[str, int]:
         table = schema.usage_records
         query = sa.select(
             sa.func.count(),
@@ -291,4 +293,8 @@ class Store:
             query = query.where(table.c.key_id == key_id)
         with self.engine.connect() as connection:
             count, input_tokens, output_tokens = connection.execute(query).one()
-        return {"requests": int(count), "input_tokens": int(input_tokens), "output_tokens": int(output_tokens)}
+        return {
+            "requests": int(count),
+            "input_tokens": int(input_tokens),
+            "output_tokens": int(output_tokens),
+        }

@@ -41,9 +41,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        stamp: dt.datetime = value
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(dt.UTC)
 
 
 metadata = MetaData()
@@ -74,7 +75,9 @@ api_keys = Table(
 usage_records = Table(
     "usage_records",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("request_id", String(64), nullable=False, unique=True),
     Column("ts", UTCDateTime(), nullable=False),
     Column("workspace_id", String(40), nullable=True),
@@ -95,7 +98,9 @@ usage_records = Table(
 audit_events = Table(
     "audit_events",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("uid", String(64), nullable=False, unique=True),
     Column("ts", UTCDateTime(), nullable=False),
     Column("event_type", String(60), nullable=False),

@@ -52,8 +52,18 @@ class GatewayProcess:
         self._reader: threading.Thread | None = None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "tutela.cli.main", "serve", "--db", self.db_url,
-               "--port", "0", "--admin-port", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "tutela.cli.main",
+            "serve",
+            "--db",
+            self.db_url,
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+        ]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
         return cmd
@@ -62,8 +72,12 @@ class GatewayProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         stderr = self.stderr_path.open("w", encoding="utf-8")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            self.command(), cwd=self.workdir, env=env, stdout=subprocess.PIPE,
-            stderr=stderr, text=True,
+            self.command(),
+            cwd=self.workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
         )
         stderr.close()
         ready = threading.Event()
@@ -87,17 +101,20 @@ class GatewayProcess:
         while not ready.wait(0.05):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(
-                    "tutela serve did not start:\n" + self.stderr_text()[-4000:]
-                )
+                raise RuntimeError("tutela serve did not start:\n" + self.stderr_text()[-4000:])
         return self
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run another ``tutela`` command against the same database."""
         cmd: Sequence[str] = [sys.executable, "-m", "tutela.cli.main", *args, "--db", self.db_url]
         return subprocess.run(  # noqa: S603
-            cmd, cwd=self.workdir, capture_output=True, text=True, check=check,
-            env={**os.environ, **self.env}, timeout=60,
+            cmd,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=check,
+            env={**os.environ, **self.env},
+            timeout=60,
         )
 
     def stop(self) -> int | None:
@@ -129,6 +146,9 @@ class GatewayProcess:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -114,9 +114,14 @@ class AnthropicUpstream:
                 self.breaker.failure()
                 if attempt < retries.max_attempts:
                     delay = self._backoff(attempt, None)
-                    log.warning("upstream connection failed; retrying",
-                                extra={"upstream": self.name, "error": type(exc).__name__,
-                                       "attempt": attempt})
+                    log.warning(
+                        "upstream connection failed; retrying",
+                        extra={
+                            "upstream": self.name,
+                            "error": type(exc).__name__,
+                            "attempt": attempt,
+                        },
+                    )
                     await asyncio.sleep(delay or 0)
                     continue
                 raise UpstreamError(
@@ -134,8 +139,11 @@ class AnthropicUpstream:
                 delay = self._backoff(attempt, retry_after)
                 if delay is not None:
                     response.release()
-                    log.warning("upstream answered %s; retrying", status,
-                                extra={"upstream": self.name, "attempt": attempt})
+                    log.warning(
+                        "upstream answered %s; retrying",
+                        status,
+                        extra={"upstream": self.name, "attempt": attempt},
+                    )
                     await asyncio.sleep(delay)
                     continue
             relayed = relayed_headers(list(response.headers.items()))
