@@ -581,3 +581,39 @@ def test_module_has_no_io_imports() -> None:
         source = f.read()
     for forbidden in ("import socket", "import aiohttp", "import httpx", "open(", "import time"):
         assert forbidden not in source
+
+
+def test_agent_loops_end_after_one_unforced_tool_call() -> None:
+    tools = [{"name": "Agent", "input_schema": {"type": "object", "properties": {}}}]
+    first = create_message(
+        {
+            "model": "m",
+            "max_tokens": 100,
+            "tools": tools,
+            "messages": [{"role": "user", "content": "go"}],
+        },
+        "msg_1",
+    )
+    assert first["stop_reason"] == "tool_use"
+    call = next(b for b in first["content"] if b["type"] == "tool_use")
+    history = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": "a new user turn, not a tool result"},
+    ]
+    second = create_message(
+        {"model": "m", "max_tokens": 100, "tools": tools, "messages": history}, "msg_2"
+    )
+    assert second["stop_reason"] == "end_turn"
+    forced = create_message(
+        {
+            "model": "m",
+            "max_tokens": 100,
+            "tools": tools,
+            "messages": history,
+            "tool_choice": {"type": "any"},
+        },
+        "msg_3",
+    )
+    assert forced["stop_reason"] == "tool_use"
+    assert call["name"] == "Agent"

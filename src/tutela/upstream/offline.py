@@ -372,6 +372,19 @@ def _tool_input(tool: dict[str, Any] | None) -> dict[str, Any]:
     return value
 
 
+def _called_a_tool(messages: Any) -> bool:
+    """Whether an assistant turn in ``messages`` already holds a tool_use block."""
+    if not isinstance(messages, list):
+        return False
+    return any(
+        isinstance(m, dict)
+        and m.get("role") == "assistant"
+        and isinstance(m.get("content"), list)
+        and any(isinstance(b, dict) and b.get("type") == "tool_use" for b in m["content"])
+        for m in messages
+    )
+
+
 def _choose_tool(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | None:
     tools = body.get("tools")
     if not isinstance(tools, list) or not tools:
@@ -387,6 +400,9 @@ def _choose_tool(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | No
                 if isinstance(tool, dict) and tool.get("name") == name:
                     return name, tool
             return name, None
+    forced = isinstance(choice, dict) and choice.get("type") == "any"
+    if not forced and _called_a_tool(body.get("messages")):
+        return None  # one unforced tool call per conversation, so agent loops always end
     for tool in tools:
         if isinstance(tool, dict) and isinstance(tool.get("name"), str):
             return tool["name"], tool
