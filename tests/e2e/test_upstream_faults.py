@@ -279,3 +279,13 @@ def test_client_disconnect_cancels_the_upstream_stream(
         time.sleep(0.05)
     assert metric(gateway, "tutela_active_requests") == 0
     assert standin.active_streams == 0
+
+
+def test_a_truncated_upstream_response_is_a_502_not_a_crash(
+    gateway: GatewayProcess, standin: StandInThread
+) -> None:
+    standin.faults.append(Fault("reset_during"))  # JSON request: headers and half the body
+    with pytest.raises(anthropic.InternalServerError) as info:
+        sdk(gateway).messages.create(model=MODEL, max_tokens=20, messages=PROMPT)
+    assert info.value.status_code == 502
+    assert info.value.body["type"] == "error"  # type: ignore[index]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -72,7 +72,17 @@ def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
                 "cache_creation_input_tokens": exchange.usage.cache_creation_input_tokens,
                 "cache_read_input_tokens": exchange.usage.cache_read_input_tokens,
             },
-            "verdicts": [asdict(record) for record in exchange.records],
+            "verdicts": [
+                {
+                    "guard": record.guard,
+                    "phase": record.phase,
+                    "action": record.action,
+                    "reason": record.reason,
+                    "classes": list(record.classes),
+                    "error": record.error,
+                }
+                for record in exchange.records
+            ],
         },
     )
 

@@ -292,6 +292,7 @@ class GatewayApp:
             headers.append((b"retry-after", str(max(1, round(exc.retry_after))).encode()))
         if exc.status in (400, 401, 403, 404, 413):
             headers.append((b"x-should-retry", b"false"))
+        headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": exc.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -307,7 +308,12 @@ class GatewayApp:
         status = response.status
         exchange.status = status
         if status == 200 and exchange.endpoint == "messages":
-            message = orjson.loads(body)
+            try:
+                message = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                message = None
+            if not isinstance(message, dict):
+                raise UpstreamError(ErrorKind.BAD_GATEWAY, "upstream returned a malformed message")
             exchange.usage.merge(message.get("usage"))
             verdict, changed = self.gateway.pipeline.check_message(exchange, message)
             if verdict is not None:
@@ -322,13 +328,9 @@ class GatewayApp:
             exchange.outcome = "upstream_error"
             exchange.error_type = _error_type(body)
         state.started = True
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": self._response_headers(exchange, response),
-            }
-        )
+        headers = self._response_headers(exchange, response)
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _relay_stream(

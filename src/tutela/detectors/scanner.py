@@ -1,0 +1,251 @@
+"""``Scanner``: every detector in one pass over a string, returning sorted spans.
+
+Build one ``Scanner`` from a ``ScannerConfig`` at start-up and share it: it is immutable
+after construction and safe to call from many threads. ``scan`` keeps nothing of the
+text after it returns.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tutela.detectors import builtin
+from tutela.detectors.edm import EdmMatcher
+from tutela.detectors.engines import (
+    HYPERSCAN_ERROR,
+    Engine,
+    HyperscanEngine,
+    PythonEngine,
+    hyperscan_available,
+)
+from tutela.detectors.registry import Detector
+from tutela.detectors.spans import Span
+from tutela.detectors.validators import VALIDATORS
+
+MAX_SCAN_CHARS = 8_000_000
+"""Strings longer than this are scanned in overlapping windows of this size."""
+_WINDOW_OVERLAP = 20_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomDetector:
+    """A policy-file detector: a regex, an optional named validator and context words."""
+
+    cls: str
+    pattern: str
+    validator: str | None = None
+    context: tuple[str, ...] = ()
+    context_required: bool = False
+    score: float = 0.9
+    caseless: bool = False
+
+    def to_detector(self, index: int) -> Detector:
+        if self.validator is not None and self.validator not in VALIDATORS:
+            raise ValueError(
+                f"custom detector {self.cls!r}: unknown validator {self.validator!r}; "
+                f"choose one of: {', '.join(sorted(VALIDATORS))}"
+            )
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"custom detector {self.cls!r}: bad pattern: {exc}") from None
+        return Detector(
+            name=f"custom.{index}.{self.cls}",
+            cls=self.cls,
+            pattern=self.pattern,
+            score=self.score,
+            validator=VALIDATORS[self.validator] if self.validator else None,
+            context=self.context,
+            context_required=self.context_required or bool(self.context),
+            caseless=self.caseless,
+            priority=1,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeywordList:
+    """Whole words or phrases that mark text as class ``cls`` (project code names...)."""
+
+    cls: str
+    words: tuple[str, ...]
+    caseless: bool = True
+    score: float = 0.9
+
+    def to_detector(self, index: int) -> Detector:
+        words = "|".join(re.escape(w) for w in sorted(set(self.words), key=len, reverse=True) if w)
+        if not words:
+            raise ValueError(f"keyword list {self.cls!r} is empty")
+        return Detector(
+            name=f"keywords.{index}.{self.cls}",
+            cls=self.cls,
+            pattern=rf"(?<![A-Za-z0-9_])(?:{words})(?![A-Za-z0-9_])",
+            score=self.score,
+            caseless=self.caseless,
+            priority=1,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScannerConfig:
+    """What to look for. Every field has a safe default: all built-in classes on."""
+
+    enabled: tuple[str, ...] = ("*",)
+    disabled: tuple[str, ...] = ()
+    internal_domains: tuple[str, ...] = ()
+    custom: tuple[CustomDetector, ...] = ()
+    keywords: tuple[KeywordList, ...] = ()
+    edm: tuple[Path, ...] = ()
+    edm_pepper: bytes = b""
+    min_score: float = 0.5
+    engine: str = "auto"  # "auto" | "hyperscan" | "python"
+    extra_detectors: tuple[Detector, ...] = field(default=())
+
+
+def class_enabled(cls: str, enabled: Sequence[str], disabled: Sequence[str] = ()) -> bool:
+    """Whether ``cls`` matches a pattern in ``enabled`` (wildcards) and none in ``disabled``."""
+    return any(fnmatch.fnmatchcase(cls, p) for p in enabled) and not any(
+        fnmatch.fnmatchcase(cls, p) for p in disabled
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    detector: Detector
+    group: int | str
+    context: re.Pattern[str] | None
+    exclude: re.Pattern[str] | None
+
+
+class Scanner:
+    """All detectors compiled once; ``scan(text)`` returns sorted, non-overlapping spans."""
+
+    engine: str
+    engine_note: str
+
+    def __init__(self, config: ScannerConfig | None = None) -> None:
+        self.config = config = config or ScannerConfig()
+        detectors: list[Detector] = list(builtin.DETECTORS)
+        detectors.append(
+            builtin.internal_host_detector(builtin.INTERNAL_SUFFIXES + config.internal_domains)
+        )
+        detectors.extend(c.to_detector(i) for i, c in enumerate(config.custom))
+        detectors.extend(k.to_detector(i) for i, k in enumerate(config.keywords))
+        detectors.extend(config.extra_detectors)
+        self._edm = [EdmMatcher.load(p, pepper=config.edm_pepper) for p in config.edm]
+        for matcher in self._edm:
+            detectors.append(matcher.candidate_detector())
+        self._edm_by_name = {m.detector_name: m for m in self._edm}
+        classes = {d.cls for d in detectors} | {"net.internal_ip"}
+        # net.ip_address and net.internal_ip come from one pattern: keep it if either is on.
+        keep = {c for c in classes if class_enabled(c, config.enabled, config.disabled)}
+        if "net.internal_ip" in keep or "net.ip_address" in keep:
+            keep.add("net.ip_address")
+        detectors = [d for d in detectors if d.cls in keep or d.name in self._edm_by_name]
+        names = [d.name for d in detectors]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate detector names")
+        self.classes = frozenset(keep)
+        self._ip_classes = {c for c in ("net.internal_ip", "net.ip_address") if c in keep}
+        self._detectors = [
+            _Prepared(d, d.group, d.context_regex(), d.exclude_regex()) for d in detectors
+        ]
+        self._engine: Engine
+        wanted = config.engine
+        if wanted not in ("auto", "hyperscan", "python"):
+            raise ValueError(f"engine must be auto, hyperscan or python, not {wanted!r}")
+        if wanted != "python" and hyperscan_available():
+            self._engine = HyperscanEngine(detectors)
+            self.engine_note = f"hyperscan: one database of {len(detectors)} patterns"
+        elif wanted == "hyperscan":
+            raise RuntimeError(f"hyperscan requested but unavailable: {HYPERSCAN_ERROR}")
+        else:
+            self._engine = PythonEngine(detectors)
+            reason = "requested" if wanted == "python" else f"hyperscan unavailable ({HYPERSCAN_ERROR})"
+            self.engine_note = f"python re fallback ({reason}): {len(detectors)} patterns"
+        self.engine = self._engine.name
+
+    def scan(self, text: str) -> list[Span]:
+        """Every finding in ``text``, sorted by start, with overlaps resolved."""
+        if not text:
+            return []
+        if len(text) <= MAX_SCAN_CHARS:
+            return _resolve(self._candidates(text, 0))
+        found: list[tuple[Span, int]] = []
+        step = MAX_SCAN_CHARS - _WINDOW_OVERLAP
+        for base in range(0, len(text), step):
+            found.extend(self._candidates(text[base : base + MAX_SCAN_CHARS], base))
+        return _resolve(list(set(found)))
+
+    def _candidates(self, text: str, base: int) -> list[tuple[Span, int]]:
+        out: list[tuple[Span, int]] = []
+        n = len(text)
+        min_score = self.config.min_score
+        detectors = self._detectors
+        for index, match in self._engine.matches(text):
+            prep = detectors[index]
+            det = prep.detector
+            start, end = match.span(prep.group)
+            if start < 0 or start == end:
+                continue
+            value = match.group(prep.group)
+            cls = det.cls
+            score = det.score
+            if det.validator is not None and not det.validator(value):
+                continue
+            if det.classify is not None:
+                found = det.classify(value)
+                if found is None or (found not in self._ip_classes and cls == "net.ip_address"):
+                    continue
+                cls = found
+            if prep.exclude is not None and prep.exclude.search(
+                text, max(0, match.start() - 16), match.start()
+            ):
+                continue
+            context = False
+            if prep.context is not None:
+                lo = max(0, match.start() - det.context_before)
+                hi = min(n, match.end() + det.context_after)
+                context = prep.context.search(text, lo, hi) is not None
+                if det.context_required and not context:
+                    continue
+                if context and not det.context_required:
+                    score = min(1.0, score + 0.04)
+            if det.refine is not None:
+                refined = det.refine(value, context)
+                if refined is None:
+                    continue
+                rs, re_, score = refined
+                start, end = start + rs, start + re_
+            if det.name in self._edm_by_name:
+                if not self._edm_by_name[det.name].contains(value):
+                    continue
+            if score < min_score:
+                continue
+            out.append((Span(cls=cls, start=base + start, end=base + end, score=score), det.priority))
+        return out
+
+
+def _resolve(candidates: list[tuple[Span, int]]) -> list[Span]:
+    """Drop overlapping spans: higher score wins, then more specific, then longer."""
+    if not candidates:
+        return []
+    ranked = sorted(
+        set(candidates),
+        key=lambda c: (-c[0].score, -c[1], -(c[0].end - c[0].start), c[0].start, c[0].cls),
+    )
+    kept: list[Span] = []
+    starts: list[int] = []
+    for span, _priority in ranked:
+        i = bisect.bisect_right(starts, span.start)
+        if i > 0 and kept[i - 1].end > span.start:
+            continue
+        if i < len(kept) and kept[i].start < span.end:
+            continue
+        kept.insert(i, span)
+        starts.insert(i, span.start)
+    return kept
