@@ -17,20 +17,63 @@ HS = Scanner(ScannerConfig(engine="hyperscan", **_CONFIG)) if hyperscan_availabl
 PY = Scanner(ScannerConfig(engine="python", **_CONFIG))
 
 FRAGMENTS = [
-    "john.smith@example.com", "+44 20 7946 0958", "(415) 555-2671", "4111 1111 1111 1111",
-    "GB82 WEST 1234 5698 7654 32", "536-22-1234", "10.0.0.12", "8.8.8.8", "fd00::1",
-    "AKIAIOSFODNN7EXAMPLE", "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", "password=Hunter2!x",
-    "postgres://u:p4ssw0rd@db:5432/x", "https://a.b/c?d", "db1.corp.example.com",
-    "DOB", "born", "MRN", "NPI", "1234567893", "diagnosis", "E11.9", "passport",
-    "Maria Gonzalez", "Dr. Okafor", "José García", "742 Evergreen Terrace", "Müllerstraße 12",
-    "api_key=", "9f8A7b6C5d4E3f2G1h0IjKlMn", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnop",
-    "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "sk-ant-api03-", "T3BlbkFJ",
-    "é", "🙂", "\u200b", "ß", "Ω", "\n", " ", "-", ".", ":", "@", "/", "[", "0", "9", "A", "x",
+    "john.smith@example.com",
+    "+44 20 7946 0958",
+    "(415) 555-2671",
+    "4111 1111 1111 1111",
+    "GB82 WEST 1234 5698 7654 32",
+    "536-22-1234",
+    "10.0.0.12",
+    "8.8.8.8",
+    "fd00::1",
+    "AKIAIOSFODNN7EXAMPLE",
+    "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",
+    "password=Hunter2!x",
+    "postgres://u:p4ssw0rd@db:5432/x",
+    "https://a.b/c?d",
+    "db1.corp.example.com",
+    "DOB",
+    "born",
+    "MRN",
+    "NPI",
+    "1234567893",
+    "diagnosis",
+    "E11.9",
+    "passport",
+    "Maria Gonzalez",
+    "Dr. Okafor",
+    "José García",
+    "742 Evergreen Terrace",
+    "Müllerstraße 12",
+    "api_key=",
+    "9f8A7b6C5d4E3f2G1h0IjKlMn",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnop",
+    "-----BEGIN PRIVATE KEY-----",
+    "-----END PRIVATE KEY-----",
+    "sk-ant-api03-",
+    "T3BlbkFJ",
+    "é",
+    "🙂",
+    "\u200b",
+    "ß",
+    "Ω",
+    "\n",
+    " ",
+    "-",
+    ".",
+    ":",
+    "@",
+    "/",
+    "[",
+    "0",
+    "9",
+    "A",
+    "x",
 ]
 
-texts = st.lists(
-    st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=30
-).map("".join)
+texts = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=30).map(
+    "".join
+)
 
 
 def _spans(scanner: Scanner | None, text: str) -> list[tuple[str, int, int, float]]:

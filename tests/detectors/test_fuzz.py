@@ -36,26 +36,26 @@ def test_arbitrary_utf8_text(text: str) -> None:
 
 
 PATHOLOGICAL = [
-    "a" * 200_000,
-    "1" * 200_000,
-    "1 " * 100_000,
-    "1-" * 100_000,
-    "A" * 200_000,
-    "Aa " * 60_000,
-    "a@" * 100_000,
-    "a." * 100_000 + "@",
-    "x" * 100_000 + "@" + "a." * 50_000,
-    "://" * 60_000,
-    "-----BEGIN PRIVATE KEY-----" + "A" * 200_000,
-    "eyJ" + "a" * 100_000 + ".eyJ" + "b" * 100_000,
-    "password=" * 20_000,
-    "[" * 100_000,
-    "1." * 100_000,
-    ":" * 100_000 + "1",
-    "ab:" * 60_000,
-    "John " * 40_000,
-    "passport " + "1" * 100_000,
-    "\ud800" * 10_000 + "é" * 50_000,
+    "a" * 50_000,
+    "1" * 50_000,
+    "1 " * 25_000,
+    "1-" * 25_000,
+    "A" * 50_000,
+    "Aa " * 15_000,
+    "a@" * 25_000,
+    "a." * 25_000 + "@",
+    "x" * 25_000 + "@" + "a." * 12_000,
+    "://" * 15_000,
+    "-----BEGIN PRIVATE KEY-----" + "A" * 50_000,
+    "eyJ" + "a" * 25_000 + ".eyJ" + "b" * 25_000,
+    "password=" * 5_000,
+    "[" * 25_000,
+    "1." * 25_000,
+    ":" * 25_000 + "1",
+    "ab:" * 15_000,
+    "John " * 10_000,
+    "passport " + "1" * 25_000,
+    "\ud800" * 2_000 + "é" * 12_000,
 ]
 
 
@@ -67,9 +67,9 @@ def test_pathological_inputs_finish(scanner: Scanner, text: str) -> None:
 
 def test_huge_input_scans() -> None:
     chunk = "Contact jane@example.com or +44 20 7946 0958, card 4111 1111 1111 1111. " * 50
-    text = chunk * 300  # ~ 1 MB
+    text = chunk * 80  # ~ 300 KB
     spans = SCANNER.scan(text)
-    assert len(spans) == 3 * 50 * 300
+    assert len(spans) == 3 * 50 * 80
 
 
 @pytest.mark.parametrize("detector", builtin.DETECTORS, ids=lambda d: d.name)

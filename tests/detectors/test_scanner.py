@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import zlib
 
@@ -38,7 +39,11 @@ PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgO
 
 # (class, text, the exact value expected to be found)
 POSITIVES: list[tuple[str, str, str]] = [
-    ("pii.email", "write to jane.doe+tag@mail.example.co.uk today", "jane.doe+tag@mail.example.co.uk"),
+    (
+        "pii.email",
+        "write to jane.doe+tag@mail.example.co.uk today",
+        "jane.doe+tag@mail.example.co.uk",
+    ),
     ("pii.phone", "call +44 20 7946 0958 now", "+44 20 7946 0958"),
     ("pii.phone", "US office (415) 555-2671.", "(415) 555-2671"),
     ("pii.phone", "Berlin: +49 30 901820", "+49 30 901820"),
@@ -56,7 +61,11 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("pii.person", "Please ask Maria Gonzalez about it", "Maria Gonzalez"),
     ("pii.person", "Dear Mr. Okafor,", "Okafor"),
     ("pii.person", "Reviewed by José García.", "José García"),
-    ("pii.location", "Ship to 742 Evergreen Terrace, Springfield, IL 62704.", "742 Evergreen Terrace, Springfield, IL 62704"),
+    (
+        "pii.location",
+        "Ship to 742 Evergreen Terrace, Springfield, IL 62704.",
+        "742 Evergreen Terrace, Springfield, IL 62704",
+    ),
     ("pii.location", "Adresse: Müllerstraße 12, 10115 Berlin", "Müllerstraße 12, 10115 Berlin"),
     ("fin.credit_card", "card 4111 1111 1111 1111 exp 12/29", "4111 1111 1111 1111"),
     ("fin.credit_card", "amex 378282246310005", "378282246310005"),
@@ -71,8 +80,16 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("phi.health_plan_id", "MBI 1EG4-TE5-MK73", "1EG4-TE5-MK73"),
     ("phi.icd10", "diagnosis: E11.9 type 2 diabetes", "E11.9"),
     ("secret.aws_access_key", "key AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
-    ("secret.aws_secret_key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-    ("secret.gcp_api_key", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY"),
+    (
+        "secret.aws_secret_key",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    (
+        "secret.gcp_api_key",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+        "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    ),
     ("secret.anthropic_key", f"ANTHROPIC_API_KEY={ANTHROPIC}", ANTHROPIC),
     ("secret.openai_key", f"key: {OPENAI}", OPENAI),
     ("secret.github_token", f"token {_github()}", _github()),
@@ -83,7 +100,11 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("secret.tutela_key", TUTELA, TUTELA),
     ("secret.private_key", f"x\n{PEM}\ny", PEM),
     ("secret.jwt", f"Authorization: {_jwt()}", _jwt()),
-    ("secret.db_connection", "postgres://admin:s3cr3tP4ss@db.example.com:5432/prod", "postgres://admin:s3cr3tP4ss@db.example.com:5432/prod"),
+    (
+        "secret.db_connection",
+        "postgres://admin:s3cr3tP4ss@db.example.com:5432/prod",
+        "postgres://admin:s3cr3tP4ss@db.example.com:5432/prod",
+    ),
     ("secret.url_password", "https://bob:Tr0ub4dor3@git.example.com/repo", "Tr0ub4dor3"),
     ("secret.password", "DB_PASSWORD=Hunter2!xyz", "Hunter2!xyz"),
     ("secret.generic", 'api_key = "9f8A7b6C5d4E3f2G1h0IjKlMn"', "9f8A7b6C5d4E3f2G1h0IjKlMn"),
@@ -125,7 +146,9 @@ def scanner(request: pytest.FixtureRequest) -> Scanner:
     return Scanner(ScannerConfig(engine=request.param, internal_domains=("corp.internal",)))
 
 
-@pytest.mark.parametrize(("cls", "text", "value"), POSITIVES, ids=[f"{c}:{v[:12]}" for c, _, v in POSITIVES])
+@pytest.mark.parametrize(
+    ("cls", "text", "value"), POSITIVES, ids=[f"{c}:{v[:12]}" for c, _, v in POSITIVES]
+)
 def test_positive(scanner: Scanner, cls: str, text: str, value: str) -> None:
     found = {(s.cls, text[s.start : s.end]) for s in scanner.scan(text)}
     assert (cls, value) in found, found
@@ -141,7 +164,7 @@ def test_spans_sorted_and_disjoint(scanner: Scanner) -> None:
     text = " ".join(t for _, t, _ in POSITIVES)
     spans = scanner.scan(text)
     assert spans == sorted(spans, key=lambda s: s.start)
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans))
 
 
 def test_overlap_prefers_specific_class(scanner: Scanner) -> None:
@@ -179,13 +202,21 @@ def test_custom_detector_keywords_and_validator() -> None:
         enabled=("custom.*",),
         custom=(
             CustomDetector(cls="custom.employee_id", pattern=r"\bEMP-[0-9]{6}\b"),
-            CustomDetector(cls="custom.card_ref", pattern=r"\b[0-9]{16}\b", validator="luhn",
-                           context=("card ref",)),
+            CustomDetector(
+                cls="custom.card_ref",
+                pattern=r"\b[0-9]{16}\b",
+                validator="luhn",
+                context=("card ref",),
+            ),
         ),
         keywords=(KeywordList(cls="custom.codename", words=("Project Nightingale", "bluebird")),),
     )
     scanner = Scanner(config)
-    text = "EMP-004211 on project nightingale; card ref 4111111111111111;" + " " * 60 + "4111111111111111"
+    text = (
+        "EMP-004211 on project nightingale; card ref 4111111111111111;"
+        + " " * 60
+        + "4111111111111111"
+    )
     got = [(s.cls, text[s.start : s.end]) for s in scanner.scan(text)]
     assert got == [
         ("custom.employee_id", "EMP-004211"),
@@ -204,3 +235,13 @@ def test_span_as_dict_and_validation() -> None:
     assert span.as_dict() == {"class": "pii.email", "start": 1, "end": 5, "score": 0.99}
     with pytest.raises(ValueError):
         Span(cls="x", start=3, end=3, score=0.5)
+
+
+def test_one_scanner_is_safe_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = Scanner()
+    texts = [t for _, t, _ in POSITIVES] * 5
+    expected = [shared.scan(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(shared.scan, texts)) == expected

@@ -7,6 +7,7 @@ import pytest
 from tutela.detectors import Scanner, Span
 from tutela.redaction import Vault, apply_policy, mask, resolve_action
 
+SCANNER = Scanner()
 POLICY = {"pii.email": "pseudonymise", "secret.*": "block", "fin.*": "mask", "*": "allow"}
 
 
@@ -53,7 +54,7 @@ def _span(text: str, value: str, cls: str) -> Span:
 
 def test_apply_policy_transforms_and_counts_without_values() -> None:
     text = "a@b.co paid with 4111 1111 1111 1111, cc a@b.co and c@d.org"
-    spans = Scanner().scan(text)
+    spans = SCANNER.scan(text)
     vault = Vault()
     result = apply_policy(text, spans, POLICY, vault)
     assert result.text == "[EMAIL_1] paid with **** **** **** 1111, cc [EMAIL_1] and [EMAIL_2]"
@@ -71,7 +72,7 @@ def test_redact_names_the_class() -> None:
 
 def test_block_leaves_text_and_names_classes() -> None:
     text = "key AKIAIOSFODNN7EXAMPLE and a@b.co"
-    result = apply_policy(text, Scanner().scan(text), POLICY, Vault())
+    result = apply_policy(text, SCANNER.scan(text), POLICY, Vault())
     assert result.blocked
     assert result.blocked_classes == ("secret.aws_access_key",)
     assert result.text == text

@@ -5,6 +5,7 @@ class tutela knows. One entry per pattern; ``docs/dlp.md`` describes each class.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from tutela.detectors import gazetteer
 from tutela.detectors import validators as v
@@ -38,37 +39,178 @@ def _py(pattern: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Context words
 
-CTX_DOB = ("date of birth", "dob", "d.o.b", "birth date", "birthdate", "born", "birthday",
-           "geburtsdatum", "geb.", "né le", "née le", "fecha de nacimiento", "data di nascita")
+CTX_DOB = (
+    "date of birth",
+    "dob",
+    "d.o.b",
+    "birth date",
+    "birthdate",
+    "born",
+    "birthday",
+    "geburtsdatum",
+    "geb.",
+    "né le",
+    "née le",
+    "fecha de nacimiento",
+    "data di nascita",
+)
 CTX_PASSPORT = ("passport", "reisepass", "passeport", "pasaporte", "passaporto")
-CTX_DL = ("driver's license", "drivers license", "driver license", "driver's licence",
-          "driving licence", "driving license", "dl#", "dl no", "dl number", "licence no",
-          "license no", "license number", "licence number", "führerschein")
-CTX_ACCOUNT = ("account number", "account no", "account #", "acct", "a/c", "bank account",
-               "kontonummer", "account:", "checking account", "savings account")
+CTX_DL = (
+    "driver's license",
+    "drivers license",
+    "driver license",
+    "driver's licence",
+    "driving licence",
+    "driving license",
+    "dl#",
+    "dl no",
+    "dl number",
+    "licence no",
+    "license no",
+    "license number",
+    "licence number",
+    "führerschein",
+)
+CTX_ACCOUNT = (
+    "account number",
+    "account no",
+    "account #",
+    "acct",
+    "a/c",
+    "bank account",
+    "kontonummer",
+    "account:",
+    "checking account",
+    "savings account",
+)
 CTX_SORT = ("sort code",)
 CTX_ROUTING = ("routing", "aba", "rtn", "transit number")
 CTX_NPI = ("npi", "national provider", "provider id", "prescriber")
-CTX_MRN = ("mrn", "medical record", "med rec", "patient id", "patient number", "patient no",
-           "chart number", "chart #", "hospital number", "record number")
-CTX_PLAN = ("member id", "member #", "member no", "health plan", "insurance id",
-            "policy number", "policy no", "subscriber id", "group number", "beneficiary",
-            "medicaid", "medicare", "plan id", "insurance number", "nhs number", "nhs no")
-CTX_ICD = ("icd", "icd-10", "icd10", "diagnosis", "diagnosed", "diagnoses", "dx", "condition",
-           "clinical", "assessment", "comorbid", "history of", "impression")
-CTX_PHONE = ("phone", "tel", "telephone", "mobile", "cell", "call", "fax", "contact",
-             "whatsapp", "sms", "text me", "reach me", "ph:", "ph.")
+CTX_MRN = (
+    "mrn",
+    "medical record",
+    "med rec",
+    "patient id",
+    "patient number",
+    "patient no",
+    "chart number",
+    "chart #",
+    "hospital number",
+    "record number",
+)
+CTX_PLAN = (
+    "member id",
+    "member #",
+    "member no",
+    "health plan",
+    "insurance id",
+    "policy number",
+    "policy no",
+    "subscriber id",
+    "group number",
+    "beneficiary",
+    "medicaid",
+    "medicare",
+    "plan id",
+    "insurance number",
+    "nhs number",
+    "nhs no",
+)
+CTX_ICD = (
+    "icd",
+    "icd-10",
+    "icd10",
+    "diagnosis",
+    "diagnosed",
+    "diagnoses",
+    "dx",
+    "condition",
+    "clinical",
+    "assessment",
+    "comorbid",
+    "history of",
+    "impression",
+)
+CTX_PHONE = (
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+    "cell",
+    "call",
+    "fax",
+    "contact",
+    "whatsapp",
+    "sms",
+    "text me",
+    "reach me",
+    "ph:",
+    "ph.",
+)
 CTX_SSN = ("ssn", "social security", "soc sec")
-CTX_PERSON = ("mr", "mrs", "ms", "miss", "dr", "prof", "dear", "name", "patient", "customer",
-              "contact", "employee", "signed", "regards", "from:", "to:", "cc:", "client",
-              "applicant", "hi", "hello", "attn", "author", "user", "member", "insured",
-              "manager", "owner", "assigned to", "spoke with", "called", "emailed", "met with")
+CTX_PERSON = (
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "prof",
+    "dear",
+    "name",
+    "patient",
+    "customer",
+    "contact",
+    "employee",
+    "signed",
+    "regards",
+    "from:",
+    "to:",
+    "cc:",
+    "client",
+    "applicant",
+    "hi",
+    "hello",
+    "attn",
+    "author",
+    "user",
+    "member",
+    "insured",
+    "manager",
+    "owner",
+    "assigned to",
+    "spoke with",
+    "called",
+    "emailed",
+    "met with",
+)
 
 # ---------------------------------------------------------------------------------------
 # Names and addresses (gazetteer + shape + context)
 
-_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "del", "della", "du",
-                        "le", "la", "dos", "das", "ter", "ten", "bin", "al", "y", "e"})
+_PARTICLES = frozenset(
+    {
+        "van",
+        "von",
+        "de",
+        "der",
+        "den",
+        "da",
+        "di",
+        "del",
+        "della",
+        "du",
+        "le",
+        "la",
+        "dos",
+        "das",
+        "ter",
+        "ten",
+        "bin",
+        "al",
+        "y",
+        "e",
+    }
+)
 _TOKEN = re.compile(r"[^ ]+")
 
 
@@ -102,12 +244,273 @@ def _refine_titled(value: str, context: bool) -> tuple[int, int, float] | None:
     return 0, len(value), 0.85
 
 
-_STREET_SUFFIX = (
-    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|"
-    "Square|Sq|Terrace|Ter|Way|Parkway|Pkwy|Highway|Hwy|Circle|Cir|Trail|Trl|Close|"
-    "Crescent|Cres|Grove|Gardens|Row|Mews|Walk|Hill|Park|Plaza|Alley|Loop|Pike|Run"
+# Street suffixes: the USPS Publication 28 (appendix C1) names and common abbreviations,
+# plus British ones (Close, Mews, Gardens...).
+_STREET_SUFFIX = "|".join(
+    sorted(
+        set(
+            [
+                "Alley",
+                "Aly",
+                "Annex",
+                "Anx",
+                "Arcade",
+                "Arc",
+                "Avenue",
+                "Ave",
+                "Av",
+                "Bayou",
+                "Beach",
+                "Bch",
+                "Bend",
+                "Bluff",
+                "Bluffs",
+                "Bottom",
+                "Boulevard",
+                "Blvd",
+                "Branch",
+                "Br",
+                "Bridge",
+                "Brg",
+                "Brook",
+                "Brooks",
+                "Burg",
+                "Burgs",
+                "Bypass",
+                "Byp",
+                "Camp",
+                "Canyon",
+                "Cape",
+                "Causeway",
+                "Cswy",
+                "Center",
+                "Ctr",
+                "Centers",
+                "Circle",
+                "Cir",
+                "Circles",
+                "Cliff",
+                "Cliffs",
+                "Club",
+                "Common",
+                "Commons",
+                "Corner",
+                "Corners",
+                "Course",
+                "Court",
+                "Ct",
+                "Courts",
+                "Cove",
+                "Coves",
+                "Creek",
+                "Crk",
+                "Crescent",
+                "Cres",
+                "Crest",
+                "Crossing",
+                "Xing",
+                "Crossroad",
+                "Curve",
+                "Dale",
+                "Dam",
+                "Divide",
+                "Drive",
+                "Dr",
+                "Drives",
+                "Estate",
+                "Estates",
+                "Expressway",
+                "Expy",
+                "Extension",
+                "Ext",
+                "Extensions",
+                "Fall",
+                "Falls",
+                "Ferry",
+                "Field",
+                "Fields",
+                "Flat",
+                "Flats",
+                "Ford",
+                "Fords",
+                "Forest",
+                "Forge",
+                "Forges",
+                "Fork",
+                "Forks",
+                "Fort",
+                "Freeway",
+                "Fwy",
+                "Garden",
+                "Gardens",
+                "Gdns",
+                "Gateway",
+                "Glen",
+                "Glens",
+                "Green",
+                "Greens",
+                "Grove",
+                "Grv",
+                "Groves",
+                "Harbor",
+                "Harbors",
+                "Haven",
+                "Heights",
+                "Hts",
+                "Highway",
+                "Hwy",
+                "Hill",
+                "Hills",
+                "Hollow",
+                "Inlet",
+                "Island",
+                "Islands",
+                "Isle",
+                "Junction",
+                "Jct",
+                "Junctions",
+                "Key",
+                "Keys",
+                "Knoll",
+                "Knolls",
+                "Lake",
+                "Lakes",
+                "Land",
+                "Landing",
+                "Lane",
+                "Ln",
+                "Light",
+                "Lights",
+                "Loaf",
+                "Lock",
+                "Locks",
+                "Lodge",
+                "Loop",
+                "Mall",
+                "Manor",
+                "Manors",
+                "Meadow",
+                "Meadows",
+                "Mews",
+                "Mill",
+                "Mills",
+                "Mission",
+                "Motorway",
+                "Mount",
+                "Mountain",
+                "Mountains",
+                "Neck",
+                "Orchard",
+                "Oval",
+                "Overpass",
+                "Park",
+                "Parks",
+                "Parkway",
+                "Pkwy",
+                "Parkways",
+                "Pass",
+                "Passage",
+                "Path",
+                "Pike",
+                "Pine",
+                "Pines",
+                "Place",
+                "Pl",
+                "Plain",
+                "Plains",
+                "Plaza",
+                "Plz",
+                "Point",
+                "Pt",
+                "Points",
+                "Port",
+                "Ports",
+                "Prairie",
+                "Radial",
+                "Ramp",
+                "Ranch",
+                "Rapid",
+                "Rapids",
+                "Rest",
+                "Ridge",
+                "Ridges",
+                "River",
+                "Road",
+                "Rd",
+                "Roads",
+                "Route",
+                "Rte",
+                "Row",
+                "Run",
+                "Shoal",
+                "Shoals",
+                "Shore",
+                "Shores",
+                "Skyway",
+                "Spring",
+                "Springs",
+                "Spur",
+                "Spurs",
+                "Square",
+                "Sq",
+                "Squares",
+                "Station",
+                "Sta",
+                "Stravenue",
+                "Stream",
+                "Street",
+                "St",
+                "Streets",
+                "Summit",
+                "Terrace",
+                "Ter",
+                "Throughway",
+                "Trace",
+                "Track",
+                "Trafficway",
+                "Trail",
+                "Trl",
+                "Trailer",
+                "Tunnel",
+                "Turnpike",
+                "Tpke",
+                "Underpass",
+                "Union",
+                "Unions",
+                "Valley",
+                "Valleys",
+                "Viaduct",
+                "View",
+                "Views",
+                "Village",
+                "Villages",
+                "Ville",
+                "Via",
+                "Vista",
+                "Walk",
+                "Walks",
+                "Wall",
+                "Way",
+                "Ways",
+                "Well",
+                "Wells",
+                "Close",
+                "Crescent",
+                "Drove",
+                "Grove",
+                "Mews",
+                "Parade",
+                "Rise",
+                "Row",
+                "Vale",
+                "Wharf",
+                "Wynd",
+            ]
+        ),
+        key=lambda w: (-len(w), w),
+    )
 )
-_WORD = "{UP}{LO}{1,20}"
+_WORD = "(?:{UP}')?{UP}{LO}{1,20}"
 _US_ADDRESS = (
     r"[0-9]{1,6}[A-Za-z]?(?:[ ][NSEW]\.?)?(?:[ ]" + _WORD + r"|[ ][0-9]{1,3}(?:st|nd|rd|th)){1,4}"
     r"[ ](?:" + _STREET_SUFFIX + r")\.?(?:[ ](?:N|S|E|W|NE|NW|SE|SW)(?![A-Za-z]))?"
@@ -116,20 +519,46 @@ _US_ADDRESS = (
     r"(?:,?[ ][A-Z]{2})?(?:[ ][0-9]{5}(?:-[0-9]{4})?)?"
     r"(?:,?[ ][A-Z]{1,2}[0-9][A-Z0-9]?[ ][0-9][A-Z]{2})?"
 )
-_EU_SUFFIX = (
-    "straße|strasse|str\\.|weg|gasse|allee|platz|ring|damm|laan|straat|gracht|plein|"
-    "vej|gade|gatan|vägen|väg|katu|tie"
+_EU_SUFFIX = "|".join(
+    f"{w}|{w[0].upper()}{w[1:]}"
+    for w in (
+        "straße",
+        "strasse",
+        "str\\.",
+        "weg",
+        "gasse",
+        "allee",
+        "platz",
+        "ring",
+        "damm",
+        "laan",
+        "straat",
+        "gracht",
+        "plein",
+        "vej",
+        "gade",
+        "gatan",
+        "vägen",
+        "väg",
+        "katu",
+    )
 )
 _EU_ADDRESS = (
-    r"{UP}{LO}{1,20}(?:-{UP}{LO}{1,20})?(?:" + _EU_SUFFIX + r")[ ][0-9]{1,4}[a-z]?"
+    r"(?:{UP}{LO}{1,20}-){0,4}(?:{UP}{LO}{1,20})?(?:" + _EU_SUFFIX + r")[ ][0-9]{1,4}[a-z]?"
+    r"(?:[-/][0-9]{1,4}[a-z]?)?"
     r"(?:,[ ][0-9]{4,5}[ ]" + _WORD + r"(?:[ ]" + _WORD + r")?)?"
 )
+_ROMANCE_STREETS = (
+    "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|"
+    "Calle|Avenida|Avda\\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua|Rue"
+)
+_ROMANCE_PARTICLES = "(?:(?:de|du|des|de la|del|della|di|da|do|dos|das)[ ])?"
 _ROMANCE_ADDRESS = (
-    r"(?:[0-9]{1,4}(?:[ ]?(?:bis|ter))?,?[ ])?"
-    r"(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|"
-    r"Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua)"
-    r"[ ](?:(?:de|du|des|de la|del|della|di|da|do|dos|das)[ ])?" + _WORD
-    + r"(?:[ ]" + _WORD + r"){0,3}(?:,?[ ][0-9]{1,4}[A-Za-z]?)?"
+    # lower-case French words are common English words: they need a house number first
+    r"(?:[0-9]{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|"
+    r"impasse|quai|route)|(?:[0-9]{1,4},?[ ])?(?:Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|"
+    r"Viale|Piazza|Corso|Rua|Rue))"
+    r"[ ]" + _ROMANCE_PARTICLES + _WORD + r"(?:[ ]" + _WORD + r"){0,3}(?:,?[ ][0-9]{1,4}[A-Za-z]?)?"
     r"(?:,[ ][0-9]{5}[ ]" + _WORD + r"(?:[ ]" + _WORD + r")?)?"
 )
 
@@ -160,11 +589,11 @@ _DATES = (
 )
 
 
-def _dob(i: int, pattern: str) -> Detector:
+def _dob() -> Detector:
     return Detector(
-        name=f"pii.date_of_birth.{i}",
+        name="pii.date_of_birth",
         cls="pii.date_of_birth",
-        pattern=_BD + pattern + _ED,
+        pattern=_BD + "(?:" + "|".join(_DATES) + ")" + _ED,
         score=0.85,
         validator=v.plausible_birth_date,
         context=CTX_DOB,
@@ -174,9 +603,15 @@ def _dob(i: int, pattern: str) -> Detector:
     )
 
 
-def _secret(name: str, pattern: str, *, score: float = 0.99, **kw: object) -> Detector:
-    return Detector(name=f"secret.{name}", cls=f"secret.{name.split('.')[0]}", pattern=pattern,
-                    score=score, **kw)  # type: ignore[arg-type]
+def _secret(name: str, pattern: str, *, score: float = 0.99, **kw: Any) -> Detector:
+    """``secret.<kind>`` detector; ``name`` may carry a variant after a dot."""
+    return Detector(
+        name=f"secret.{name}",
+        cls=f"secret.{name.split('.')[0]}",
+        pattern=pattern,
+        score=score,
+        **kw,
+    )
 
 
 _ASSIGN = r"[\"']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}[\"']?"
@@ -209,8 +644,8 @@ DETECTORS: tuple[Detector, ...] = (
         name="pii.phone.national",
         cls="pii.phone",
         pattern=(
-            r"(?<![A-Za-z0-9_+.-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,5}[ .-])[0-9]{2,5}"
-            r"(?:[ .-][0-9]{2,5}){0,3}(?![A-Za-z0-9_-]|\.[0-9])"
+            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,5}[ .-])[0-9]{2,8}"
+            r"(?:[ .-][0-9]{2,8}){0,3}(?![A-Za-z0-9_-]|\.[0-9])"
         ),
         score=0.85,
         validator=v.formatted_phone,
@@ -289,7 +724,9 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         name="pii.national_id.it_cf",
         cls="pii.national_id",
-        pattern=_B + r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]" + _E,
+        pattern=_B
+        + r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-EHLMPR-T][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
+        + _E,
         score=0.95,
         validator=v.it_codicefiscale,
     ),
@@ -354,15 +791,17 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         name="pii.driver_license.gb",
         cls="pii.driver_license",
-        pattern=_B + r"[A-Z9]{5}[0-9](?:[05][1-9]|[16][0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9][A-Z9]{2}[0-9][A-Z]{2}" + _E,
+        pattern=_B
+        + r"[A-Z9]{5}[0-9](?:[05][1-9]|[16][0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9][A-Z9]{2}[0-9][A-Z]{2}"
+        + _E,
         score=0.9,
     ),
-    *(_dob(i, p) for i, p in enumerate(_DATES)),
+    _dob(),
     Detector(
         name="pii.person",
         cls="pii.person",
         pattern=_py(
-            "{UP}{LO}{1,20}(?:[ ](?:{UP}\\.|(?:(?:van|von|de|der|den|da|di|del|du|le|la|dos|ter|bin|al)[ ]){0,2}"
+            "{UP}{LO}{1,20}(?:[ ](?:{UP}\\.|(?:(?:van|von|de|der|den|het|da|di|del|du|le|la|dos|ter|bin|al|d')[ ]){0,2}"
             "{UP}(?:'{UP})?{LO}{1,20}(?:-{UP}{LO}{1,20})?)){1,3}"
         ),
         hs_pattern=_latin("{UP}{LO}{1,20}[ ](?:[a-z]{1,4}[ ]){0,2}{UP}"),
@@ -387,12 +826,16 @@ DETECTORS: tuple[Detector, ...] = (
         anchor_after=50,
         priority=1,
     ),
-    _address("pii.location.us", _US_ADDRESS, 0.8,
-             r"[ ](?:" + _STREET_SUFFIX + r")\b", 200, 220),
-    _address("pii.location.eu", _EU_ADDRESS, 0.8, r"(?:" + _EU_SUFFIX + r")[ ][0-9]", 100, 120),
-    _address("pii.location.romance", _ROMANCE_ADDRESS, 0.75,
-             r"(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|Calle|Avenida|"
-             r"Avda\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua)[ ]", 20, 300),
+    _address("pii.location.us", _US_ADDRESS, 0.88, r"[ ](?:" + _STREET_SUFFIX + r")\b", 200, 220),
+    _address("pii.location.eu", _EU_ADDRESS, 0.88, r"(?:" + _EU_SUFFIX + r")[ ][0-9]", 100, 120),
+    _address(
+        "pii.location.romance",
+        _ROMANCE_ADDRESS,
+        0.88,
+        _latin(f"(?:{_ROMANCE_STREETS})[ ]{_ROMANCE_PARTICLES}{{UP}}"),
+        20,
+        300,
+    ),
     # -- Financial --------------------------------------------------------------------
     Detector(
         name="fin.credit_card",
@@ -498,10 +941,14 @@ DETECTORS: tuple[Detector, ...] = (
         context_before=60,
     ),
     # -- Credentials ----------------------------------------------------------------------
-    _secret("aws_access_key", _B + r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AIPA|ANPA|ANVA|AGPA)[A-Z2-7]{16}" + _E),
+    _secret(
+        "aws_access_key",
+        _B + r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AIPA|ANPA|ANVA|AGPA)[A-Z2-7]{16}" + _E,
+    ),
     _secret(
         "aws_secret_key",
-        r"(?<![A-Za-z0-9])aws_?(?:secret_?access_?key|secret_?key)" + _ASSIGN
+        r"(?<![A-Za-z0-9])aws_?(?:secret_?access_?key|secret_?key)"
+        + _ASSIGN
         + r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
         group="v",
         caseless=True,
@@ -522,26 +969,44 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
         score=0.95,
     ),
-    _secret("anthropic_key", _B + r"sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
-            priority=2),
-    _secret("anthropic_key.loose", _B + r"sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_-]{20,200}(?![A-Za-z0-9_-])",
-            score=0.95, hs_pattern="sk-ant-", anchor_after=220),
+    _secret(
+        "anthropic_key",
+        _B + r"sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
+        priority=2,
+    ),
+    _secret(
+        "anthropic_key.loose",
+        _B + r"sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_-]{20,200}(?![A-Za-z0-9_-])",
+        score=0.95,
+        hs_pattern="sk-ant-",
+        anchor_after=220,
+    ),
     _secret(
         "openai_key",
-        _B + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{10,200}T3BlbkFJ[A-Za-z0-9_-]{10,200}(?![A-Za-z0-9_-])",
+        _B
+        + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{10,200}T3BlbkFJ[A-Za-z0-9_-]{10,200}(?![A-Za-z0-9_-])",
         priority=1,
         hs_pattern="T3BlbkFJ",
         anchor_before=230,
         anchor_after=210,
     ),
     _secret("openai_key.legacy", _B + r"sk-[A-Za-z0-9]{48}" + _E, score=0.95),
-    _secret("github_token", _B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E, validator=v.github_token,
-            priority=2),
+    _secret(
+        "github_token", _B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E, validator=v.github_token, priority=2
+    ),
     _secret("github_token.fine_grained", _B + r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}" + _E),
-    _secret("gitlab_token", _B + r"(?:glpat|glptt|gldt|glrt|gloas|glsoat)-[A-Za-z0-9_.-]{20,300}(?![A-Za-z0-9_.-])",
-            hs_pattern="(?:glpat|glptt|gldt|glrt|gloas|glsoat)-", anchor_after=310),
-    _secret("slack_token", _B + r"xox[baprs]-[A-Za-z0-9-]{10,250}(?![A-Za-z0-9-])",
-            hs_pattern="xox[baprs]-", anchor_after=260),
+    _secret(
+        "gitlab_token",
+        _B + r"(?:glpat|glptt|gldt|glrt|gloas|glsoat)-[A-Za-z0-9_.-]{20,300}(?![A-Za-z0-9_.-])",
+        hs_pattern="(?:glpat|glptt|gldt|glrt|gloas|glsoat)-",
+        anchor_after=310,
+    ),
+    _secret(
+        "slack_token",
+        _B + r"xox[baprs]-[A-Za-z0-9-]{10,250}(?![A-Za-z0-9-])",
+        hs_pattern="xox[baprs]-",
+        anchor_after=260,
+    ),
     _secret(
         "slack_webhook",
         r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32}",
@@ -549,8 +1014,9 @@ DETECTORS: tuple[Detector, ...] = (
     _secret("stripe_key", _B + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{20,247}" + _E),
     _secret("twilio_key", _B + r"SK[0-9a-f]{32}" + _E, score=0.9),
     _secret("sendgrid_key", _B + r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"),
-    _secret("tutela_key", _B + r"tutela_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])",
-            priority=2),
+    _secret(
+        "tutela_key", _B + r"tutela_sk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", priority=2
+    ),
     _secret(
         "private_key",
         r"-----BEGIN[A-Z ]{0,20} PRIVATE KEY(?: BLOCK)?-----"
@@ -562,7 +1028,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     _secret(
         "jwt",
-        _B + r"eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{16,2048}(?![A-Za-z0-9_-])",
+        _B
+        + r"eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{16,2048}(?![A-Za-z0-9_-])",
         validator=v.jwt,
         score=0.95,
         hs_pattern="eyJ[A-Za-z0-9_-]{8}",
@@ -606,7 +1073,9 @@ DETECTORS: tuple[Detector, ...] = (
         "generic",
         r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,20}[_-])?(?:api[_-]?key|apikey|access[_-]?token|"
         r"auth[_-]?token|secret[_-]?key|client[_-]?secret|api[_-]?secret|secret|token|"
-        r"private[_-]?key|bearer)" + _ASSIGN + r"(?P<v>[A-Za-z0-9_+/=.~-]{16,256})(?![A-Za-z0-9_+/=.~-])",
+        r"private[_-]?key|bearer)"
+        + _ASSIGN
+        + r"(?P<v>[A-Za-z0-9_+/=.~-]{16,256})(?![A-Za-z0-9_+/=.~-])",
         group="v",
         validator=v.high_entropy,
         score=0.8,
@@ -640,7 +1109,17 @@ DETECTORS: tuple[Detector, ...] = (
         score=0.9,
         classify=v.classify_ip,
         priority=1,
-        exclude_context=("version", "ver", "release", "build", "firmware", "v."),
+        exclude_context=(
+            "version",
+            "ver",
+            "release",
+            "build",
+            "firmware",
+            "v.",
+            "upgrade",
+            "downgrade",
+            "update",
+        ),
     ),
     Detector(
         name="net.ip.v6",
@@ -649,6 +1128,9 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?<![A-Za-z0-9_:.])(?:(?:[0-9A-Fa-f]{1,4}:){1,7}:?(?::?[0-9A-Fa-f]{1,4}){1,7}|"
             r"::1|(?:[0-9A-Fa-f]{1,4}:){1,7}:)(?![A-Za-z0-9_:])"
         ),
+        hs_pattern=r":[0-9A-Fa-f]{0,4}:",
+        anchor_before=40,
+        anchor_after=45,
         score=0.9,
         classify=v.classify_ip,
         priority=1,
@@ -672,7 +1154,9 @@ INTERNAL_SUFFIXES: tuple[str, ...] = ("internal", "local", "lan", "corp", "intra
 
 def internal_host_detector(domains: tuple[str, ...]) -> Detector:
     """Hostnames under ``domains`` (configured internal DNS zones plus the usual suffixes)."""
-    names = "|".join(re.escape(d.strip(".").lower()) for d in sorted(set(domains), key=len, reverse=True))
+    names = "|".join(
+        re.escape(d.strip(".").lower()) for d in sorted(set(domains), key=len, reverse=True)
+    )
     return Detector(
         name="net.internal_host",
         cls="net.internal_host",

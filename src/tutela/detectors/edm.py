@@ -20,7 +20,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from tutela.detectors.registry import Detector
 
 FORMAT = "tutela-edm/1"
 DIGEST_BYTES = 16
-_NORMALISERS = {
+_NORMALISERS: dict[str, Callable[[str], str]] = {
     "alnum_upper": lambda s: re.sub(r"[^0-9A-Za-z]", "", s).upper(),
     "casefold": lambda s: " ".join(s.split()).casefold(),
     "digits": lambda s: re.sub(r"[^0-9]", "", s),

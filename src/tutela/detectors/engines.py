@@ -19,16 +19,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from tutela.detectors.registry import UNBOUNDED, Detector, max_width, strip_lookarounds
+from tutela.detectors.registry import (
+    UNBOUNDED,
+    Detector,
+    max_width,
+    strip_lookarounds,
+    words_pattern,
+)
 
 _LOOKAHEAD = 16
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+_hs: Any
 try:  # pragma: no cover - which branch runs depends on the platform
-    import hyperscan as _hs
+    import hyperscan
 
+    _hs = hyperscan
     HYPERSCAN_ERROR = ""
-except Exception as exc:  # pragma: no cover
+except Exception as exc:  # pragma: no cover - no wheel for this platform
     _hs = None
     HYPERSCAN_ERROR = f"{type(exc).__name__}: {exc}"
 
@@ -91,9 +99,10 @@ class _Anchor:
 def _anchor(d: Detector) -> _Anchor:
     width = d.max_width()
     if d.hs_pattern is None and d.context_required and d.context:
-        words = "|".join(re.escape(w) for w in sorted(d.context, key=len, reverse=True))
+        words = strip_lookarounds(words_pattern(d.context))
+        starts_with_word = all(w[:1].isalnum() for w in d.context)
         return _Anchor(
-            expression=f"(?:{words})".encode(),
+            expression=(("\\b" if starts_with_word else "") + words).encode(),
             caseless=True,
             before=d.context_after + width,
             after=d.context_before + width,
@@ -109,8 +118,9 @@ def _som_supported(expression: bytes, flags: int) -> bool:
     assert _hs is not None
     db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
     try:
-        db.compile(expressions=[expression], ids=[0], elements=1,
-                   flags=[flags | _hs.HS_FLAG_SOM_LEFTMOST])
+        db.compile(
+            expressions=[expression], ids=[0], elements=1, flags=[flags | _hs.HS_FLAG_SOM_LEFTMOST]
+        )
     except _hs.error:
         return False
     return True
@@ -183,7 +193,11 @@ class HyperscanEngine:
         for index, start, end in hits:
             a = self._anchors[index]
             if not self._som[index]:
-                start = max(0, end - self._anchor_width[index]) if self._anchor_width[index] < UNBOUNDED else 0
+                start = (
+                    max(0, end - self._anchor_width[index])
+                    if self._anchor_width[index] < UNBOUNDED
+                    else 0
+                )
             if to_char is not None:
                 start, end = to_char[start], to_char[end]
             regions.append((index, max(0, start - a.before), min(n, end + a.after)))
@@ -200,9 +214,21 @@ class HyperscanEngine:
     def _confirm(
         self, index: int, text: str, n: int, lo: int, hi: int
     ) -> Iterator[tuple[int, re.Match[str]]]:
+        regex = self._regexes[index]
+        pos = lo
+        # Cheap pass first: the window ends just past the region. A match that runs past
+        # the region's end can only be an artefact of that cut (every real match lies
+        # inside the region), so from its start on, redo the pass with the full window.
+        for match in regex.finditer(text, lo, min(n, hi + _LOOKAHEAD)):
+            if match.end() > hi:
+                pos = match.start()
+                break
+            yield index, match
+        else:
+            return
         window = self._anchors[index].window
         endpos = n if window >= UNBOUNDED else min(n, hi + window + _LOOKAHEAD)
-        for match in self._regexes[index].finditer(text, lo, endpos):
+        for match in regex.finditer(text, pos, endpos):
             if match.start() > hi:
                 break
             yield index, match

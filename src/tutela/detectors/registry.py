@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from re import _parser as _re_parser  # type: ignore[attr-defined]
 from dataclasses import dataclass
+from re import _parser as _re_parser  # type: ignore[attr-defined]
 
 Refine = Callable[[str, bool], "tuple[int, int, float] | None"]
 
@@ -65,14 +65,24 @@ class Detector:
         return _words_regex(self.context)
 
     def exclude_regex(self) -> re.Pattern[str] | None:
-        return _words_regex(self.exclude_context)
+        return _words_regex(self.exclude_context, whole=True)
 
 
-def _words_regex(words: tuple[str, ...]) -> re.Pattern[str] | None:
+def _words_regex(words: tuple[str, ...], whole: bool = False) -> re.Pattern[str] | None:
+    """Context words, case-insensitive, at a word start (and end, when ``whole``)."""
     if not words:
         return None
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})", re.IGNORECASE | re.ASCII)
+    return re.compile(words_pattern(words, whole), re.IGNORECASE | re.ASCII)
+
+
+def words_pattern(words: tuple[str, ...], whole: bool = False) -> str:
+    """Alternation of ``words``; words of four letters or fewer must end at a word end
+    (``tel`` is not ``television``), longer ones may be prefixes (``diagnos`` ...)."""
+    alternatives = "|".join(
+        re.escape(w) + (r"\b" if (whole or len(w) <= 4) and w[-1:].isalnum() else "")
+        for w in sorted(words, key=len, reverse=True)
+    )
+    return rf"(?<![A-Za-z0-9])(?:{alternatives})"
 
 
 def max_width(pattern: str) -> int:

@@ -165,7 +165,9 @@ class Scanner:
             raise RuntimeError(f"hyperscan requested but unavailable: {HYPERSCAN_ERROR}")
         else:
             self._engine = PythonEngine(detectors)
-            reason = "requested" if wanted == "python" else f"hyperscan unavailable ({HYPERSCAN_ERROR})"
+            reason = (
+                "requested" if wanted == "python" else f"hyperscan unavailable ({HYPERSCAN_ERROR})"
+            )
             self.engine_note = f"python re fallback ({reason}): {len(detectors)} patterns"
         self.engine = self._engine.name
 
@@ -202,15 +204,13 @@ class Scanner:
                 if found is None or (found not in self._ip_classes and cls == "net.ip_address"):
                     continue
                 cls = found
-            if prep.exclude is not None and prep.exclude.search(
-                text, max(0, match.start() - 16), match.start()
-            ):
+            if prep.exclude is not None and _context_near(prep.exclude, text, n, match, 40, 0):
                 continue
             context = False
             if prep.context is not None:
-                lo = max(0, match.start() - det.context_before)
-                hi = min(n, match.end() + det.context_after)
-                context = prep.context.search(text, lo, hi) is not None
+                context = _context_near(
+                    prep.context, text, n, match, det.context_before, det.context_after
+                )
                 if det.context_required and not context:
                     continue
                 if context and not det.context_required:
@@ -221,13 +221,36 @@ class Scanner:
                     continue
                 rs, re_, score = refined
                 start, end = start + rs, start + re_
-            if det.name in self._edm_by_name:
-                if not self._edm_by_name[det.name].contains(value):
-                    continue
+            edm = self._edm_by_name.get(det.name)
+            if edm is not None and not edm.contains(value):
+                continue
             if score < min_score:
                 continue
-            out.append((Span(cls=cls, start=base + start, end=base + end, score=score), det.priority))
+            out.append(
+                (Span(cls=cls, start=base + start, end=base + end, score=score), det.priority)
+            )
         return out
+
+
+_BREAK = re.compile(r"[.!?;][ \t]|\n|\r|\|")
+
+
+def _context_near(
+    words: re.Pattern[str], text: str, n: int, match: re.Match[str], before: int, after: int
+) -> bool:
+    """A context word shortly before (or after) the match, in the same sentence or line."""
+    start, end = match.start(), match.end()
+    lo = max(0, start - before)
+    found = None
+    for found in words.finditer(text, lo, start):  # noqa: B007 - the last one is nearest
+        pass
+    if found is not None and not _BREAK.search(text, found.end(), start):
+        return True
+    if after:
+        later = words.search(text, end, min(n, end + after))
+        if later is not None and not _BREAK.search(text, end, later.start()):
+            return True
+    return False
 
 
 def _resolve(candidates: list[tuple[Span, int]]) -> list[Span]:
