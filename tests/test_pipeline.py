@@ -167,5 +167,30 @@ def test_default_guard_order() -> None:
         counters = MemoryCounters()
 
     pipeline = default_guards(Policy(), Services())
-    assert [g.name for g in pipeline.request_guards] == ["limits", "rate_limits"]
-    assert [g.name for g in pipeline.response_guards] == ["rate_limits"]
+    assert [g.name for g in pipeline.request_guards] == ["limits", "rate_limits", "dlp"]
+    assert [g.name for g in pipeline.response_guards] == ["rate_limits", "dlp"]
+
+
+def test_a_stream_guard_can_send_none_one_or_several_events_for_one() -> None:
+    first = StreamEvent.of("content_block_delta", {"type": "content_block_delta", "n": 1})
+    second = StreamEvent.of("content_block_stop", {"type": "content_block_stop"})
+    watcher = Recorder("watcher")
+    many = Pipeline([], [Recorder("many", Verdict.replace_events("split", first, second)), watcher])
+    ex = exchange()
+    verdict, raw = many.check_event(ex, StreamEvent(event="content_block_stop", data={}, raw=b"x"))
+    assert verdict is None and raw == first.raw + second.raw
+    assert watcher.seen == ["content_block_delta", "content_block_stop"]  # later guards see each
+    none = Pipeline([], [Recorder("hold", Verdict.replace_events("held"))])
+    verdict, raw = none.check_event(ex, StreamEvent(event="content_block_delta", data={}, raw=b"x"))
+    assert verdict is None and raw == b""
+
+
+def test_repeated_stream_transforms_are_recorded_once() -> None:
+    new = {"type": "content_block_delta"}
+    pipeline = Pipeline([], [Recorder("restore", Verdict.transform("restored", new))])
+    ex = exchange()
+    for _ in range(5):
+        pipeline.check_event(ex, StreamEvent(event="content_block_delta", data={}, raw=b"x"))
+    assert [(r.guard, r.phase, r.action) for r in ex.records] == [
+        ("restore", "stream", "transform")
+    ]

@@ -147,7 +147,9 @@ class RedisCounters:
         args: list[Any] = [now_ms]
         for limit in limits:
             args += [limit.kind, limit.amount]
-        index, wait_ms = await self._script(keys=[self.prefix + limit.key for limit in limits], args=args)
+        index, wait_ms = await self._script(
+            keys=[self.prefix + limit.key for limit in limits], args=args
+        )
         if int(index) == 0:
             return None
         return limits[int(index) - 1], max(0.001, int(wait_ms) / 1000.0)

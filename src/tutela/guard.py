@@ -2,30 +2,19 @@
 
 A guard decides; it never acts. It returns a ``Verdict`` (allow, transform, block), never
 raises to block, never mutates the exchange it is given, and keeps no per-request state on
-``self`` (per-request state goes in ``exchange.scratch[guard.name]``).
+``self`` (per-request state goes in ``exchange.scratch[guard.name]``; audit metadata in the
+exchange's typed slots, such as ``data_protection``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from tutela.types import Exchange, Verdict
+from tutela.types import Exchange, StreamEvent, Verdict
+
+__all__ = ["OnError", "RequestGuard", "ResponseGuard", "StreamEvent"]
 
 OnError = Literal["block", "allow"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StreamEvent:
-    """One server-sent event of a streamed response.
-
-    ``raw`` is the exact bytes received (relayed unchanged unless a guard transforms the
-    event); ``data`` is the parsed JSON payload, or None when it is not JSON.
-    """
-
-    event: str
-    data: dict[str, Any] | None
-    raw: bytes
 
 
 @runtime_checkable
@@ -44,7 +33,8 @@ class ResponseGuard(Protocol):
 
     ``check_message`` sees a whole (non-streamed) message. ``check_event`` sees every event
     of a stream as it flows, in order, and must be cheap and synchronous: it runs between
-    the upstream's bytes and the client's socket. ``finish`` runs once, after the last byte
+    the upstream's bytes and the client's socket. To hold text back or send more than one
+    event for one, it returns ``Verdict.replace_events(reason, *events)``. ``finish`` runs once, after the last byte
     or after a failure, whatever happened, so a guard can settle what it counted.
     """
 

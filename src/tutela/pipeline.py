@@ -6,7 +6,9 @@ Order matters and is written once, in ``default_guards``. The runner:
 - applies ``transform`` verdicts to the request body for the next guard;
 - runs response guards on whole messages and on every streamed event, never skipping a
   stream; a response guard that fails on a stream stops the stream with an error event;
-- records exactly one ``GuardRecord`` per verdict on the exchange for the audit trail.
+- records exactly one ``GuardRecord`` per verdict on the exchange for the audit trail
+  (on a stream: allow verdicts without findings are not recorded, and a transform without
+  findings is recorded once per guard and reason, not once per event).
 It never logs content and never holds per-request state.
 """
 
@@ -16,8 +18,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
-
-import orjson
 
 from tutela.errors import ErrorKind
 from tutela.guard import RequestGuard, ResponseGuard, StreamEvent
@@ -38,6 +38,20 @@ def _record(
             classes=tuple(sorted({f.cls for f in verdict.findings})),
             error=error,
         )
+    )
+
+
+def _repeated(exchange: Exchange, guard: str, verdict: Verdict) -> bool:
+    """A finding-less stream transform already recorded with the same reason (one per kind)."""
+    if verdict.action is not Action.TRANSFORM or verdict.findings:
+        return False
+    return any(
+        r.guard == guard
+        and r.phase == "stream"
+        and r.action == "transform"
+        and not r.classes
+        and r.reason == verdict.reason
+        for r in exchange.records
     )
 
 
@@ -126,9 +140,19 @@ class Pipeline:
         return None, message
 
     def check_event(self, exchange: Exchange, event: StreamEvent) -> tuple[Verdict | None, bytes]:
-        """Run response guards over one streamed event: (blocking verdict or None, bytes out)."""
+        """Run response guards over one streamed event: (blocking verdict or None, bytes out).
+
+        The bytes out may hold no event (a guard held text back) or several, concatenated.
+        """
+        return self._run_event(exchange, event, 0)
+
+    def _run_event(
+        self, exchange: Exchange, event: StreamEvent, first: int
+    ) -> tuple[Verdict | None, bytes]:
         raw = event.raw
-        for guard in self.response_guards:
+        guards = self.response_guards
+        for position in range(first, len(guards)):
+            guard = guards[position]
             try:
                 verdict = guard.check_event(exchange, event)
             except Exception as exc:
@@ -142,13 +166,23 @@ class Pipeline:
                 return verdict, b""
             if verdict.action is Action.ALLOW and not verdict.findings:
                 continue
-            _record(exchange, guard.name, "stream", verdict)
+            if not _repeated(exchange, guard.name, verdict):
+                _record(exchange, guard.name, "stream", verdict)
             if verdict.action is Action.BLOCK:
                 return verdict, b""
-            if verdict.action is Action.TRANSFORM and verdict.body is not None:
-                data = verdict.body
-                raw = b"event: " + event.event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-                event = StreamEvent(event=event.event, data=data, raw=raw)
+            if verdict.action is Action.TRANSFORM:
+                if verdict.events is not None:
+                    # Each replacement event goes through the guards after this one.
+                    out: list[bytes] = []
+                    for replacement in verdict.events:
+                        blocked, raw = self._run_event(exchange, replacement, position + 1)
+                        if blocked is not None:
+                            return blocked, b""
+                        out.append(raw)
+                    return None, b"".join(out)
+                if verdict.body is not None:
+                    event = StreamEvent.of(event.event, verdict.body)
+                    raw = event.raw
         return None, raw
 
     def finish(self, exchange: Exchange) -> None:
@@ -171,7 +205,8 @@ class Pipeline:
 
 
 def default_guards(policy: Any, services: Any) -> Pipeline:
-    """THE guard order. Later guards (DLP, injection, output) are added here, in place."""
+    """THE guard order. Later guards (injection, output) are added here, in place."""
+    from tutela.guards.dlp import DlpGuard
     from tutela.guards.limits import LimitsGuard
     from tutela.guards.rate_limits import RateLimitGuard
 
@@ -184,4 +219,8 @@ def default_guards(policy: Any, services: Any) -> Pipeline:
         rate_limits = RateLimitGuard(settings.rate_limits, services.counters)
         request.append(rate_limits)
         response.append(rate_limits)
+    if settings.dlp.enabled:
+        dlp = DlpGuard(settings.dlp)
+        request.append(dlp)
+        response.append(dlp)
     return Pipeline(request, response, timeout=settings.timeout_seconds)

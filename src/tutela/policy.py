@@ -101,9 +101,106 @@ class RateLimitSettings(_Strict):
     per_workspace: RateLimit = RateLimit()
 
 
+DlpAction = Literal["allow", "mask", "redact", "pseudonymise", "pseudonymize", "block"]
+
+DEFAULT_DLP_ACTIONS: dict[str, DlpAction] = {
+    "secret.*": "block",
+    "secret.password": "redact",
+    "secret.generic": "redact",
+    "fin.*": "pseudonymise",
+    "phi.*": "pseudonymise",
+    "pii.*": "pseudonymise",
+    "pii.person": "allow",
+    "pii.location": "allow",
+    "pii.date_of_birth": "allow",
+    "net.*": "allow",
+    "*": "allow",
+}
+"""Secure by default without breaking ordinary prompts: credentials never leave (keys with
+a known format block the request; passwords and high-entropy assignments, found by context,
+are redacted so a false positive does not refuse the request); card,
+bank, health and identity numbers, emails and phones are pseudonymised and restored in the
+answer; names, addresses, dates of birth and network addresses are counted in the audit
+record but allowed (their detectors are context-based and less precise on free prose)."""
+
+
+class DlpScope(_Strict):
+    """Action overrides for one workspace or role (``roles`` only inside a workspace)."""
+
+    actions: dict[str, DlpAction] = Field(default_factory=dict)
+
+
+class DlpWorkspace(_Strict):
+    actions: dict[str, DlpAction] = Field(default_factory=dict)
+    roles: dict[str, DlpScope] = Field(default_factory=dict)
+
+
+class DlpCustomDetector(_Strict):
+    """A policy-file detector, keyed by the class it reports (``custom.employee_id``)."""
+
+    pattern: str
+    validator: str | None = None
+    context: tuple[str, ...] = ()
+    score: Annotated[float, Field(ge=0, le=1)] = 0.9
+    caseless: bool = False
+
+
+class DlpKeywords(_Strict):
+    words: tuple[str, ...]
+    caseless: bool = True
+    score: Annotated[float, Field(ge=0, le=1)] = 0.9
+
+
+class DlpSettings(_Strict):
+    """Data protection: what to look for and what to do about it, by finding class."""
+
+    enabled: bool = True
+    on_error: OnError = "block"
+    classes: tuple[str, ...] = ("*",)
+    disabled_classes: tuple[str, ...] = ()
+    internal_domains: tuple[str, ...] = ()
+    min_score: Annotated[float, Field(ge=0, le=1)] = 0.5
+    engine: Literal["auto", "hyperscan", "python"] = "auto"
+    actions: dict[str, DlpAction] = Field(default_factory=lambda: dict(DEFAULT_DLP_ACTIONS))
+    workspaces: dict[str, DlpWorkspace] = Field(default_factory=dict)
+    roles: dict[str, DlpScope] = Field(default_factory=dict)
+    custom: dict[str, DlpCustomDetector] = Field(default_factory=dict)
+    keywords: dict[str, DlpKeywords] = Field(default_factory=dict)
+    edm_files: tuple[str, ...] = ()
+    edm_pepper_env: str = "TUTELA_EDM_PEPPER"
+
+    @field_validator("actions")
+    @classmethod
+    def _over_the_defaults(cls, value: dict[str, DlpAction]) -> dict[str, DlpAction]:
+        # Merged over the built-in map, so naming one class never drops ``secret.*: block``.
+        return {**DEFAULT_DLP_ACTIONS, **value}
+
+    @model_validator(mode="after")
+    def _custom_detectors_compile(self) -> DlpSettings:
+        import re
+
+        from tutela.detectors.validators import VALIDATORS
+
+        for cls, custom in self.custom.items():
+            if custom.validator is not None and custom.validator not in VALIDATORS:
+                raise ValueError(
+                    f"custom.{cls}.validator {custom.validator!r} is unknown; choose one of: "
+                    + ", ".join(sorted(VALIDATORS))
+                )
+            try:
+                re.compile(custom.pattern)
+            except re.error as exc:
+                raise ValueError(f"custom.{cls}.pattern is not a valid regex: {exc}") from None
+        for cls, keywords in self.keywords.items():
+            if not any(keywords.words):
+                raise ValueError(f"keywords.{cls}.words must not be empty")
+        return self
+
+
 class GuardSettings(_Strict):
     limits: LimitsSettings = LimitsSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
+    dlp: DlpSettings = DlpSettings()
     timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
 
 

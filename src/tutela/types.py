@@ -9,8 +9,11 @@ from __future__ import annotations
 import enum
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from tutela.errors import ErrorKind
 
@@ -39,8 +42,32 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StreamEvent:
+    """One server-sent event of a streamed response.
+
+    ``raw`` is the exact bytes received (relayed unchanged unless a guard transforms the
+    event); ``data`` is the parsed JSON payload, or None when it is not JSON.
+    """
+
+    event: str
+    data: dict[str, Any] | None
+    raw: bytes
+
+    @classmethod
+    def of(cls, event: str, data: dict[str, Any]) -> StreamEvent:
+        """A new event with its wire bytes (``event: ...`` / ``data: ...``) encoded."""
+        raw = b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+        return cls(event=event, data=data, raw=raw)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
-    """A guard's decision. Build with the named constructors, never positionally."""
+    """A guard's decision. Build with the named constructors, never positionally.
+
+    A transform carries either ``body`` (the new request body, message, or event payload)
+    or, for a streamed event only, ``events``: the events to send in its place (none, one
+    or several, e.g. held-back text followed by the original event).
+    """
 
     action: Action
     reason: str = ""
@@ -48,6 +75,7 @@ class Verdict:
     error: ErrorKind | None = None
     retry_after: float | None = None
     body: dict[str, Any] | None = None
+    events: tuple[StreamEvent, ...] | None = None
 
     @classmethod
     def allow(cls, reason: str = "", *findings: Finding) -> Verdict:
@@ -56,6 +84,11 @@ class Verdict:
     @classmethod
     def transform(cls, reason: str, body: dict[str, Any], *findings: Finding) -> Verdict:
         return cls(action=Action.TRANSFORM, reason=reason, body=body, findings=findings)
+
+    @classmethod
+    def replace_events(cls, reason: str, *events: StreamEvent) -> Verdict:
+        """Send ``events`` (possibly none) instead of the streamed event being checked."""
+        return cls(action=Action.TRANSFORM, reason=reason, events=events)
 
     @classmethod
     def block(
@@ -132,6 +165,17 @@ class GuardRecord:
     error: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataProtectionSummary:
+    """What data protection found in a request: per-class counts and actions, never values."""
+
+    classes: Mapping[str, int]
+    actions: Mapping[str, str]
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return {"classes": dict(self.classes), "actions": dict(self.actions)}
+
+
 def new_request_id() -> str:
     """A sortable, unguessable id the user can quote: ``req_tut_`` + time + randomness."""
     return f"req_tut_{time.time_ns() // 1_000_000:011x}{os.urandom(10).hex()}"
@@ -142,7 +186,8 @@ class Exchange:
     """One request and its response, with everything guards learned on the way.
 
     Per-request state (findings, pseudonym vault, guard scratch) lives here and dies with
-    it, so nothing can leak from one caller's exchange into another's.
+    it, so nothing can leak from one caller's exchange into another's. ``data_protection``
+    is the typed audit slot the ``dlp`` guard fills (counts and actions, never values).
     """
 
     request_id: str
@@ -157,6 +202,7 @@ class Exchange:
     usage: Usage = field(default_factory=Usage)
     records: list[GuardRecord] = field(default_factory=list)
     scratch: dict[str, Any] = field(default_factory=dict)
+    data_protection: DataProtectionSummary | None = None
     upstream_status: int = 0
     status: int = 0
     outcome: str = "pending"

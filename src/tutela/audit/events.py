@@ -48,10 +48,13 @@ def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
 
     Carries the request id (the audit id users quote), endpoint, model, status, outcome,
     the error type when refused, usage, and each guard's action, reason and finding
-    classes. Never the prompt, the response or the key.
+    classes. When data protection scanned the request, ``dlp`` holds the classes found with
+    their counts and the action taken for each (``{"classes": {"pii.email": 3},
+    "actions": {"pii.email": "pseudonymise"}}``). Never the prompt, the response, a
+    matched value or the key.
     """
     principal = exchange.principal
-    return AuditEvent(
+    event = AuditEvent(
         event_type="api.request",
         outcome=exchange.outcome,
         actor=principal.key_id if principal else "",
@@ -85,6 +88,9 @@ def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
             ],
         },
     )
+    if exchange.data_protection is not None:
+        event.data["dlp"] = exchange.data_protection.as_dict()
+    return event
 
 
 def key_event(action: str, key: dict[str, Any], actor: str, workspace_id: str | None) -> AuditEvent:

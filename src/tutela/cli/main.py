@@ -1,13 +1,16 @@
 """The ``tutela`` command: thin over the library.
 
-Exit codes: 0 success, 1 an error (bad policy, unknown workspace, unreachable database),
-2 a usage error (unknown option, missing argument).
+Exit codes: 0 success, 1 an error (bad policy, unknown workspace, unreachable database;
+for ``scan``, any malformed input line; for ``redact``, a class the policy blocks), 2 a
+usage error (unknown option, missing argument).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import sys
 from typing import Any
@@ -285,6 +288,201 @@ def policy_check(file: str) -> None:
     except TutelaError as exc:
         _fail(str(exc))
     click.echo(f"{file}: ok")
+
+
+def _dlp(config: str | None) -> Any:
+    from tutela.guards.dlp import scanner_config, shared_scanner
+
+    settings = _policy(config).guards.dlp
+    try:
+        return settings, shared_scanner(scanner_config(settings))
+    except (OSError, ValueError, RuntimeError) as exc:
+        _fail(f"cannot build the data-protection scanner: {exc}")
+        raise  # unreachable
+
+
+def _scan_line(line: bytes) -> tuple[Any, str] | str:
+    """(id, text) of one JSON Lines record, or the problem with it."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:  # the standard library also accepts lone surrogates ("\ud800")
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            return f"not valid JSON ({type(exc).__name__})"
+    if not isinstance(record, dict):
+        return 'expected a JSON object {"id": ..., "text": ...}'
+    if "id" not in record:
+        return 'missing "id"'
+    if not isinstance(record["id"], str | int) or isinstance(record["id"], bool):
+        return '"id" must be a string or an integer'
+    text = record.get("text")
+    if not isinstance(text, str):
+        return '"text" must be a string'
+    return record["id"], text
+
+
+def _dump(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record) + b"\n"
+    except TypeError:  # an id with a lone surrogate
+        return json.dumps(record).encode() + b"\n"
+
+
+@main.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help='JSON Lines to scan, one {"id": ..., "text": ...} per line ("-" is stdin).',
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help='Where to write {"id": ..., "findings": [...]} lines ("-" is stdout).',
+)
+@config_option
+def scan(input_path: str, output_path: str, config: str | None) -> None:
+    """Find sensitive data in JSON Lines: one line of findings per input line.
+
+    Findings are {"class", "start", "end", "score"} with offsets as Python string indices
+    into "text". Malformed lines are reported on stderr with their line number and
+    skipped; the exit code is then 1.
+    """
+    _settings, scanner = _dlp(config)
+    try:
+        source = click.open_file(input_path, "rb")
+    except OSError as exc:
+        _fail(f"{input_path}: cannot read: {exc.strerror}")
+    total = None
+    if input_path != "-":
+        with contextlib.suppress(OSError):
+            total = os.path.getsize(input_path)
+    bad = 0
+    records = 0
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(source)
+        sink = stack.enter_context(click.open_file(output_path, "wb"))
+        progress = _progress(stack, total)
+        interactive = output_path == "-"
+        for number, line in enumerate(source, start=1):
+            if progress is not None:
+                progress(len(line))
+            if not line.strip():
+                continue
+            parsed = _scan_line(line)
+            if isinstance(parsed, str):
+                bad += 1
+                click.echo(f"line {number}: {parsed}", err=True)
+                continue
+            record_id, text = parsed
+            findings = [span.as_dict() for span in scanner.scan(text)]
+            sink.write(_dump({"id": record_id, "findings": findings}))
+            if interactive:
+                sink.flush()  # a pipeline reading our answers as it writes its questions
+            records += 1
+    if bad:
+        click.echo(f"scanned {records} records; {bad} malformed lines skipped", err=True)
+        raise SystemExit(1)
+
+
+def _progress(stack: contextlib.ExitStack, total: int | None) -> Any:
+    """A rich progress bar on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    progress = stack.enter_context(
+        Progress(
+            TextColumn("scanning"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
+    task = progress.add_task("scan", total=total)
+    return lambda n: progress.advance(task, n)
+
+
+@main.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    show_default=True,
+    help='Text to redact ("-" is stdin).',
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    show_default=True,
+    help='Where to write the redacted text ("-" is stdout).',
+)
+@click.option("--workspace", "-w", default="", help="Apply this workspace's actions.")
+@click.option("--role", "-r", default="", help="Apply this role's actions.")
+@config_option
+@json_option
+def redact(
+    input_path: str,
+    output_path: str,
+    workspace: str,
+    role: str,
+    config: str | None,
+    as_json: bool,
+) -> None:
+    """Apply the policy's data-protection actions to text.
+
+    Each class found is allowed, masked, redacted or pseudonymised as guards.dlp.actions
+    says (with workspace and role overrides). If any class is blocked, nothing is written
+    and the classes (never the values) are named on stderr; the exit code is 1.
+    """
+    from tutela.guards.dlp import ActionResolver
+    from tutela.redaction import Vault, apply_policy
+
+    settings, scanner = _dlp(config)
+    try:
+        with click.open_file(input_path, "r", encoding="utf-8") as source:
+            text = source.read()
+    except OSError as exc:
+        _fail(f"{input_path}: cannot read: {exc.strerror}")
+    except UnicodeDecodeError:
+        _fail(f"{input_path}: not UTF-8 text")
+    resolver = ActionResolver(settings)
+    spans = scanner.scan(text)
+    actions = {cls: resolver.action(cls, workspace, role) for cls in {s.cls for s in spans}}
+    result = apply_policy(text, spans, actions, Vault())
+    if result.blocked:
+        counted = ", ".join(f"{c} ({result.counts[c]})" for c in result.blocked_classes)
+        _fail(f"blocked by data protection policy: {counted}")
+    with click.open_file(output_path, "w", encoding="utf-8") as sink:
+        if as_json:
+            sink.write(
+                orjson.dumps(
+                    {"text": result.text, "classes": result.counts, "actions": result.actions}
+                ).decode()
+                + "\n"
+            )
+        else:
+            sink.write(result.text)
 
 
 @main.group()

@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from tutela.errors import ErrorKind, GatewayError, UpstreamError, error_body, error_event
@@ -403,7 +402,7 @@ class GatewayApp:
             if exchange.outcome == "pending":
                 exchange.outcome = "ok"
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:  # includes UpstreamConnectionError
             exchange.outcome = "upstream_error"
             timed_out = isinstance(exc, TimeoutError)
             raise UpstreamError(

@@ -1,0 +1,419 @@
+"""Data protection: find sensitive data in requests, act on it by policy, restore pseudonyms.
+
+Request side: every text-bearing part of a Messages request is scanned with one shared
+``Scanner`` (system text, message text, text documents, tool results, tool-use input
+strings; never ``thinking`` or ``redacted_thinking`` blocks, whose signatures would break).
+Each finding class gets one action from policy (allow, mask, redact, pseudonymise, block),
+resolved per workspace and role:
+
+1. ``guards.dlp.workspaces.<workspace>.roles.<role>.actions``
+2. ``guards.dlp.roles.<role>.actions``
+3. ``guards.dlp.workspaces.<workspace>.actions``
+4. ``guards.dlp.actions`` (merged over the built-in defaults)
+
+The first layer with a pattern that matches the class decides, using its most specific
+pattern. A block names the classes and their counts, never the values. A transform returns
+a rebuilt copy of the body; the original is never touched.
+
+Response side: when (and only when) this exchange pseudonymised something, placeholders in
+the answer are put back: in whole messages (text blocks, tool-use input strings) and in
+streams (``text_delta`` and ``input_json_delta``, split placeholders included).
+
+The per-exchange vault lives in ``exchange.scratch["dlp"]`` and dies with the exchange.
+This module never logs, stores or returns matched values.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from tutela.detectors import CustomDetector, KeywordList, Scanner, ScannerConfig, Span
+from tutela.guard import OnError
+from tutela.policy import DlpSettings
+from tutela.redaction import StreamRestorer, Vault, apply_policy, resolve_action
+from tutela.types import DataProtectionSummary, Exchange, Finding, StreamEvent, Verdict
+
+log = logging.getLogger("tutela.dlp")
+
+ALLOW = Verdict.allow()
+_SCRATCH = "dlp"
+_SCANNED_ENDPOINTS = frozenset({"messages", "count_tokens"})
+_MAX_FINDINGS = 1000  # per verdict; the audit summary still counts every finding
+_CACHE_LIMIT = 4096
+_RESTORED = "data protection: restored pseudonymised values in the response"
+_HELD = "data protection: holding back a possible placeholder split across deltas"
+_DELTA_FIELD = {"text_delta": "text", "input_json_delta": "partial_json"}
+_TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use"})
+
+KeyPath = tuple[str | int, ...]
+
+
+def scanner_config(settings: DlpSettings) -> ScannerConfig:
+    """The detector configuration a policy's ``guards.dlp`` section asks for."""
+    pepper = os.environ.get(settings.edm_pepper_env, "").encode()
+    return ScannerConfig(
+        enabled=settings.classes,
+        disabled=settings.disabled_classes,
+        internal_domains=settings.internal_domains,
+        custom=tuple(
+            CustomDetector(
+                cls=cls,
+                pattern=c.pattern,
+                validator=c.validator,
+                context=c.context,
+                score=c.score,
+                caseless=c.caseless,
+            )
+            for cls, c in settings.custom.items()
+        ),
+        keywords=tuple(
+            KeywordList(cls=cls, words=k.words, caseless=k.caseless, score=k.score)
+            for cls, k in settings.keywords.items()
+        ),
+        edm=tuple(Path(p) for p in settings.edm_files),
+        edm_pepper=pepper,
+        min_score=settings.min_score,
+        engine=settings.engine,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def shared_scanner(config: ScannerConfig) -> Scanner:
+    """One compiled ``Scanner`` per configuration per process (it is immutable)."""
+    scanner = Scanner(config)
+    log.info("dlp engine ready", extra={"engine": scanner.engine, "note": scanner.engine_note})
+    return scanner
+
+
+class ActionResolver:
+    """Picks the action for a class, given the workspace and role (see module docstring)."""
+
+    def __init__(self, settings: DlpSettings) -> None:
+        self.settings = settings
+        self._cache: dict[tuple[str, str, str], str] = {}
+
+    def layers(self, workspace: str, role: str) -> list[Mapping[str, str]]:
+        settings = self.settings
+        ws = settings.workspaces.get(workspace)
+        ws_role = ws.roles.get(role) if ws is not None else None
+        role_scope = settings.roles.get(role)
+        return [
+            ws_role.actions if ws_role is not None else {},
+            role_scope.actions if role_scope is not None else {},
+            ws.actions if ws is not None else {},
+            settings.actions,
+        ]
+
+    def action(self, cls: str, workspace: str = "", role: str = "") -> str:
+        key = (workspace, role, cls)
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        action = "allow"
+        for layer in self.layers(workspace, role):
+            if layer and _matches_any(cls, layer):
+                action = resolve_action(cls, layer)
+                break
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = action
+        return action
+
+
+def _matches_any(cls: str, layer: Mapping[str, str]) -> bool:
+    return cls in layer or any(fnmatch.fnmatchcase(cls, p) for p in layer)
+
+
+class _State:
+    """This exchange's vault and per-content-block stream restorers."""
+
+    __slots__ = ("restorers", "vault")
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.restorers: dict[int, tuple[StreamRestorer, str]] = {}
+
+
+def pointer(path: KeyPath) -> str:
+    """A JSON pointer (RFC 6901) for ``path``."""
+    return "".join(
+        "/" + (str(p).replace("~", "~0").replace("/", "~1") if isinstance(p, str) else str(p))
+        for p in path
+    )
+
+
+def request_texts(body: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
+    """Every text-bearing string of a Messages request, with its path. Never thinking."""
+    system = body.get("system")
+    if isinstance(system, str):
+        yield ("system",), system
+    elif isinstance(system, list):
+        yield from _blocks(system, ("system",))
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            yield ("messages", i, "content"), content
+        elif isinstance(content, list):
+            yield from _blocks(content, ("messages", i, "content"))
+
+
+def _blocks(blocks: list[Any], base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    for j, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            text = block.get("text")
+            if isinstance(text, str):
+                yield (*base, j, "text"), text
+        elif kind == "tool_result":
+            content = block.get("content")
+            if isinstance(content, str):
+                yield (*base, j, "content"), content
+            elif isinstance(content, list):
+                yield from _blocks(content, (*base, j, "content"))
+        elif kind in _TOOL_BLOCKS:
+            if "input" in block:
+                yield from _leaves(block["input"], (*base, j, "input"))
+        elif kind == "document":
+            source = block.get("source")
+            if isinstance(source, dict):
+                if source.get("type") == "text" and isinstance(source.get("data"), str):
+                    yield (*base, j, "source", "data"), source["data"]
+                elif source.get("type") == "content" and isinstance(source.get("content"), list):
+                    yield from _blocks(source["content"], (*base, j, "source", "content"))
+            for name in ("title", "context"):
+                if isinstance(block.get(name), str):
+                    yield (*base, j, name), block[name]
+        elif kind == "search_result":
+            content = block.get("content")
+            if isinstance(content, list):
+                yield from _blocks(content, (*base, j, "content"))
+        # thinking, redacted_thinking (signed), image and unknown blocks are never touched
+
+
+def _leaves(value: Any, base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    """String leaves of a JSON value, iteratively (no recursion limit on deep inputs)."""
+    stack: list[tuple[KeyPath, Any]] = [(base, value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            yield path, node
+        elif isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+
+
+def _set(root: dict[str, Any], path: KeyPath, value: str, copied: set[int]) -> None:
+    """Set ``root[path] = value``, copying each container on the way the first time."""
+    node: Any = root
+    for key in path[:-1]:
+        child = node[key]
+        if id(child) not in copied:
+            child = dict(child) if isinstance(child, dict) else list(child)
+            copied.add(id(child))
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _counted(counts: Mapping[str, int], classes: list[str]) -> str:
+    return ", ".join(f"{cls} ({counts[cls]})" for cls in classes)
+
+
+class DlpGuard:
+    """Request guard (scan, act by policy) and response guard (restore pseudonyms)."""
+
+    name = "dlp"
+
+    def __init__(self, settings: DlpSettings, scanner: Scanner | None = None) -> None:
+        self.settings = settings
+        self.on_error: OnError = settings.on_error
+        self.scanner = scanner or shared_scanner(scanner_config(settings))
+        self.resolver = ActionResolver(settings)
+
+    # ------------------------------------------------------------------ request
+
+    async def check_request(self, exchange: Exchange) -> Verdict:
+        body = exchange.body
+        if body is None or exchange.endpoint not in _SCANNED_ENDPOINTS:
+            return ALLOW
+        return self.check_body(exchange, body)
+
+    def check_body(self, exchange: Exchange, body: dict[str, Any]) -> Verdict:
+        principal = exchange.principal
+        workspace = principal.workspace if principal else ""
+        role = principal.role if principal else ""
+        scan = self.scanner.scan
+        hits: list[tuple[KeyPath, str, list[Span]]] = []
+        for path, text in request_texts(body):
+            spans = scan(text)
+            if spans:
+                hits.append((path, text, spans))
+        if not hits:
+            exchange.data_protection = DataProtectionSummary(classes={}, actions={})
+            return ALLOW
+        counts: dict[str, int] = {}
+        actions: dict[str, str] = {}
+        findings: list[Finding] = []
+        for path, _text, spans in hits:
+            where = pointer(path)
+            for span in spans:
+                cls = span.cls
+                counts[cls] = counts.get(cls, 0) + 1
+                if cls not in actions:
+                    actions[cls] = self.resolver.action(cls, workspace, role)
+                if len(findings) < _MAX_FINDINGS:
+                    findings.append(
+                        Finding(
+                            cls=cls, pointer=where, start=span.start, end=span.end, score=span.score
+                        )
+                    )
+        exchange.data_protection = DataProtectionSummary(classes=counts, actions=actions)
+        blocked = sorted(c for c, a in actions.items() if a == "block")
+        if blocked:
+            return Verdict.block(
+                "request blocked by data protection policy: " + _counted(counts, blocked),
+                *findings,
+            )
+        changing = sorted(c for c, a in actions.items() if a != "allow")
+        if not changing:
+            return Verdict.allow(
+                "data protection: allowed " + _counted(counts, sorted(counts)), *findings
+            )
+        vault = Vault()
+        new_body = dict(body)
+        copied: set[int] = {id(new_body)}
+        for path, text, spans in hits:
+            if not any(actions[s.cls] != "allow" for s in spans):
+                continue
+            result = apply_policy(text, spans, actions, vault)
+            _set(new_body, path, result.text, copied)
+        if len(vault):
+            exchange.scratch[_SCRATCH] = _State(vault)
+        by_action: dict[str, list[str]] = {}
+        for cls in changing:
+            by_action.setdefault(actions[cls], []).append(cls)
+        done = {"mask": "masked", "redact": "redacted", "pseudonymise": "pseudonymised"}
+        reason = "; ".join(
+            f"{done[action]} {_counted(counts, classes)}"
+            for action, classes in sorted(by_action.items())
+        )
+        return Verdict.transform("data protection: " + reason, new_body, *findings)
+
+    # ------------------------------------------------------------------ response
+
+    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict:
+        state = exchange.scratch.get(_SCRATCH)
+        if state is None:
+            return ALLOW
+        content = message.get("content")
+        if not isinstance(content, list):
+            return ALLOW
+        restore = state.vault.restore
+        new_content: list[Any] | None = None
+        for index, block in enumerate(content):
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            changed: dict[str, Any] | None = None
+            if kind == "text":
+                text = block.get("text")
+                if isinstance(text, str) and "[" in text:
+                    restored = restore(text)
+                    if restored != text:
+                        changed = {**block, "text": restored}
+            elif kind in _TOOL_BLOCKS and "input" in block:
+                holder: dict[str, Any] = {"input": block["input"]}
+                copied: set[int] = {id(holder)}
+                for path, text in list(_leaves(block["input"], ("input",))):
+                    if "[" in text:
+                        restored = restore(text)
+                        if restored != text:
+                            if len(path) == 1:
+                                holder["input"] = restored
+                            else:
+                                _set(holder, path, restored, copied)
+                if holder["input"] is not block["input"]:
+                    changed = {**block, "input": holder["input"]}
+            if changed is not None:
+                if new_content is None:
+                    new_content = list(content)
+                new_content[index] = changed
+        if new_content is None:
+            return ALLOW
+        return Verdict.transform(_RESTORED, {**message, "content": new_content})
+
+    def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict:
+        state = exchange.scratch.get(_SCRATCH)
+        if state is None:
+            return ALLOW
+        data = event.data
+        if data is None:
+            return ALLOW
+        name = event.event
+        if name == "content_block_delta":
+            entry = state.restorers.get(data.get("index"))
+            delta = data.get("delta")
+            if entry is None or not isinstance(delta, dict):
+                return ALLOW
+            restorer, kind = entry
+            if delta.get("type") != kind:
+                return ALLOW
+            field = _DELTA_FIELD[kind]
+            piece = delta.get(field)
+            if not isinstance(piece, str):
+                return ALLOW
+            out = restorer.feed(piece)
+            if out == piece:
+                return ALLOW
+            if not out:
+                return Verdict.replace_events(_HELD)
+            return Verdict.transform(_RESTORED, {**data, "delta": {**delta, field: out}})
+        if name == "content_block_start":
+            index = data.get("index")
+            block = data.get("content_block")
+            if isinstance(index, int) and isinstance(block, dict):
+                kind = block.get("type")
+                if kind == "text":
+                    state.restorers[index] = (StreamRestorer(state.vault), "text_delta")
+                elif kind in _TOOL_BLOCKS:
+                    state.restorers[index] = (
+                        StreamRestorer(state.vault, json_strings=True),
+                        "input_json_delta",
+                    )
+            return ALLOW
+        if name == "content_block_stop":
+            index = data.get("index")
+            entry = state.restorers.pop(index, None)
+            if entry is None:
+                return ALLOW
+            restorer, kind = entry
+            rest = restorer.flush()
+            if not rest:
+                return ALLOW
+            held = StreamEvent.of(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": kind, _DELTA_FIELD[kind]: rest},
+                },
+            )
+            return Verdict.replace_events(_RESTORED, held, event)
+        return ALLOW
+
+    def finish(self, exchange: Exchange) -> None:
+        exchange.scratch.pop(_SCRATCH, None)  # the vault dies with the exchange, now
