@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -47,11 +48,13 @@ class Metrics:
             "tutela_audit_backlog",
             "Rows waiting to be written to the database",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.active = Gauge(
             "tutela_active_requests",
             "Requests in flight (streams included)",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self._children: dict[tuple[str, ...], Any] = {}
 
@@ -65,3 +68,14 @@ class Metrics:
             )
         child[0].inc()
         child[1].observe(seconds)
+
+
+def exposition(metrics: Metrics) -> bytes:
+    """The text exposition: this process's registry, or every worker's under --workers."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(metrics.registry)

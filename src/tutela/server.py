@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -94,7 +97,10 @@ async def serve(
     gateway_port: int | None = None,
     admin_port: int | None = None,
     on_ready: Callable[[int, int], None] | None = None,
+    sockets: tuple[socket.socket, socket.socket | None] | None = None,
 ) -> None:
+    """Serve until SIGINT/SIGTERM. With ``sockets`` (from ``run_workers``), serve on those;
+    a worker given no admin socket serves only the gateway."""
     gateway = Gateway(policy, store)
     gateway_server = _Server(
         _config(
@@ -120,11 +126,19 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
     await gateway.start()
+    with_admin = sockets is None or sockets[1] is not None
+    if not with_admin:
+        admin_server.started = True  # nothing to start: another worker serves admin
     try:
         tasks = [
-            asyncio.create_task(gateway_server.serve()),
-            asyncio.create_task(admin_server.serve()),
+            asyncio.create_task(gateway_server.serve(sockets=[sockets[0]] if sockets else None)),
         ]
+        if with_admin:
+            tasks.append(
+                asyncio.create_task(
+                    admin_server.serve(sockets=[sockets[1]] if sockets and sockets[1] else None)
+                )
+            )
         while not (gateway_server.started and admin_server.started):
             if any(task.done() for task in tasks):
                 stop()
@@ -132,7 +146,10 @@ async def serve(
             await asyncio.sleep(0.01)
         else:
             if on_ready is not None:
-                on_ready(_bound_port(gateway_server), _bound_port(admin_server))
+                on_ready(
+                    _bound_port(gateway_server),
+                    _bound_port(admin_server) if with_admin else 0,
+                )
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -150,3 +167,75 @@ def _bound_port(server: uvicorn.Server) -> int:
         for sock in listener.sockets:
             return int(sock.getsockname()[1])
     return server.config.port
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"tutela: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(
+    workers: int,
+    run_worker: Callable[[int, tuple[socket.socket, socket.socket | None]], None],
+    *,
+    host: str,
+    gateway_port: int,
+    admin_host: str,
+    admin_port: int,
+) -> int:
+    """Bind both listeners once, fork ``workers`` processes that share them, and wait.
+
+    Worker 0 also serves the admin port. SIGINT/SIGTERM are passed on to every worker; if
+    one worker dies, the others are stopped too, so a half-dead gateway never lingers.
+    """
+    gateway_sock = _listen(host, gateway_port)
+    admin_sock = _listen(admin_host, admin_port)
+    children: list[int] = []
+    for index in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                run_worker(index, (gateway_sock, admin_sock if index == 0 else None))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append(pid)
+    gateway_sock.close()
+    admin_sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    status = 0
+    remaining = set(children)
+    while remaining:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        remaining.discard(pid)
+        exit_code = os.waitstatus_to_exitcode(code)
+        if exit_code not in (0, -signal.SIGTERM, -signal.SIGINT):
+            status = 1
+        if remaining:
+            forward(signal.SIGTERM, None)
+    return status

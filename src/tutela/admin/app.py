@@ -6,9 +6,10 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from tutela.ingress.app import Receive, Scope, Send
+from tutela.metrics import exposition
 
 if TYPE_CHECKING:
     from tutela.gateway import Gateway
@@ -42,7 +43,7 @@ class AdminApp:
             writer = self.gateway.writer
             if writer is not None:
                 self.gateway.metrics.audit_backlog.set(writer.backlog)
-            body = generate_latest(self.gateway.metrics.registry)
+            body = exposition(self.gateway.metrics)
             await send(
                 {
                     "type": "http.response.start",

@@ -80,16 +80,30 @@ def main() -> None:
 @click.option("--host", default=None, help="Listen address for both ports (default 127.0.0.1).")
 @click.option("--port", "gateway_port", type=int, default=None, help="Gateway port (default 8080).")
 @click.option("--admin-port", type=int, default=None, help="Admin API port (default 8081).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Gateway processes sharing the port (one per core in production). In-process "
+    "rate-limit counters are per worker: use backend: redis to share them.",
+)
 def serve(
     config: str | None,
     db: str | None,
     host: str | None,
     gateway_port: int | None,
     admin_port: int | None,
+    workers: int,
 ) -> None:
     """Start the gateway and the admin API."""
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        import tempfile
+
+        # Before prometheus_client is imported: every worker's metrics go to shared files.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tutela-metrics-")
     from tutela import logs
-    from tutela.server import bootstrap, first_key_banner
+    from tutela.server import bootstrap, first_key_banner, run_workers
     from tutela.server import serve as serve_async
 
     policy = _policy(config)
@@ -114,21 +128,48 @@ def serve(
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover - platforms without uvloop
         runner = asyncio.run
-    try:
-        runner(
-            serve_async(
-                policy,
-                store,
-                host=host,
-                gateway_port=chosen_port,
-                admin_port=admin_port,
-                on_ready=ready,
+    if workers == 1:
+        try:
+            runner(
+                serve_async(
+                    policy,
+                    store,
+                    host=host,
+                    gateway_port=chosen_port,
+                    admin_port=admin_port,
+                    on_ready=ready,
+                )
             )
+        except TutelaError as exc:
+            _fail(str(exc))
+        finally:
+            store.close()
+        return
+
+    from tutela.store.database import Store
+
+    url = store.url
+    store.close()  # each worker opens its own connections after the fork
+
+    def worker(index: int, sockets: Any) -> None:
+        own = Store(url)
+        try:
+            runner(
+                serve_async(policy, own, on_ready=ready if index == 0 else None, sockets=sockets)
+            )
+        finally:
+            own.close()
+
+    raise SystemExit(
+        run_workers(
+            workers,
+            worker,
+            host=chosen_host,
+            gateway_port=chosen_port,
+            admin_host=host or policy.admin.host,
+            admin_port=policy.admin.port if admin_port is None else admin_port,
         )
-    except TutelaError as exc:
-        _fail(str(exc))
-    finally:
-        store.close()
+    )
 
 
 @main.group()

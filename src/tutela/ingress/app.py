@@ -192,6 +192,9 @@ class GatewayApp:
                 await self._relay_stream(send, exchange, state, response)
             else:
                 await self._relay_body(send, exchange, state, response)
+        except _ClientGone:
+            exchange.outcome = "client_disconnected"
+            exchange.status = 499
         except GatewayError as exc:
             if exchange.outcome == "pending":
                 exchange.outcome = "upstream_error" if isinstance(exc, UpstreamError) else "refused"
@@ -243,7 +246,7 @@ class GatewayApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise asyncio.CancelledError
+                raise _ClientGone
             chunk = message.get("body", b"")
             if chunk:
                 size += len(chunk)
@@ -422,6 +425,10 @@ def _error_type(body: bytes) -> str:
         return str(parsed["error"]["type"])
     except Exception:
         return "api_error"
+
+
+class _ClientGone(Exception):
+    """The client hung up before its request body arrived."""
 
 
 class _Relay:

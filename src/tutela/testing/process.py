@@ -33,6 +33,7 @@ class GatewayProcess:
         db_url: str | None = None,
         env: dict[str, str] | None = None,
         startup_timeout: float = 30.0,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -42,6 +43,7 @@ class GatewayProcess:
             self.config_path = self.workdir / "tutela.yaml"
             self.config_path.write_text(config_text, encoding="utf-8")
         self.env = env or {}
+        self.extra_args = list(extra_args)
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[str] | None = None
         self.stdout_lines: list[str] = []
@@ -66,7 +68,7 @@ class GatewayProcess:
         ]
         if self.config_path is not None:
             cmd += ["--config", str(self.config_path)]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self) -> GatewayProcess:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
