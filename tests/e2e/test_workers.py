@@ -17,7 +17,7 @@ POLICY = "guards:\n  rate_limits:\n    per_key: {requests_per_minute: 100000}\n"
 
 
 def metric(admin_url: str, line_prefix: str) -> float:
-    with urllib.request.urlopen(admin_url + "/metrics", timeout=5) as response:  # noqa: S310
+    with urllib.request.urlopen(admin_url + "/metrics", timeout=5) as response:
         for line in response.read().decode().splitlines():
             if line.startswith(line_prefix):
                 return float(line.rsplit(" ", 1)[1])
@@ -42,13 +42,16 @@ def test_two_workers_serve_and_report_together(tmp_path: Path) -> None:
     with gateway:
         assert gateway.process is not None
         assert len(children_of(gateway.process.pid)) == 2
-        client = anthropic.Anthropic(base_url=gateway.base_url, api_key=gateway.admin_key,
-                                     max_retries=0)
+        client = anthropic.Anthropic(
+            base_url=gateway.base_url, api_key=gateway.admin_key, max_retries=0
+        )
 
         def ask(i: int) -> str:
             message = client.messages.create(
-                model="claude-sonnet-4-6", max_tokens=20,
-                messages=[{"role": "user", "content": f"question {i}"}])
+                model="claude-sonnet-4-6",
+                max_tokens=20,
+                messages=[{"role": "user", "content": f"question {i}"}],
+            )
             return message.content[0].text  # type: ignore[union-attr]
 
         with ThreadPoolExecutor(8) as pool:

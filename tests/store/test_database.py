@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tutela.audit.events import AuditEvent
 from tutela.errors import StoreError
+from tutela.store import schema
 from tutela.store.database import Store, normalise_url, redact_url
 
 
@@ -132,7 +133,7 @@ def test_write_batch_is_atomic(store: Store) -> None:
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
-    with pytest.raises(sa.exc.StatementError, match="naive"):
+    with pytest.raises(ValueError, match="naive"):
         store.write_batch(
             [], [AuditEvent(event_type="x", outcome="ok", ts=dt.datetime(2026, 1, 1)).row()], {}
         )
@@ -148,3 +149,22 @@ def test_unreachable_database_is_a_clear_error() -> None:
     store = Store("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(StoreError, match="cannot reach database"):
         store.migrate()
+
+
+def test_bulk_written_times_read_back_exactly(store: Store) -> None:
+    when = dt.datetime(2026, 11, 30, 12, 0, 0, tzinfo=dt.UTC)  # no microseconds
+    later = when + dt.timedelta(microseconds=1)
+    store.write_batch(
+        [],
+        [
+            AuditEvent(event_type="a", outcome="ok", ts=when).row(),
+            AuditEvent(event_type="b", outcome="ok", ts=later).row(),
+        ],
+        {},
+    )
+    events = {e["event_type"]: e["ts"] for e in store.audit_events()}
+    assert events == {"a": when, "b": later}
+    table = schema.audit_events
+    with store.engine.connect() as connection:
+        newer = connection.execute(sa.select(table.c.event_type).where(table.c.ts > when)).all()
+    assert [row[0] for row in newer] == ["b"]
