@@ -144,8 +144,17 @@ class ResponseParser:
     (``t_first``: for chunked responses the first decoded payload byte, not the size line).
     """
 
-    __slots__ = ("body", "buf", "headers", "keep_alive", "remaining", "state", "status",
-                 "t_first", "t_head")
+    __slots__ = (
+        "body",
+        "buf",
+        "headers",
+        "keep_alive",
+        "remaining",
+        "state",
+        "status",
+        "t_first",
+        "t_head",
+    )
 
     def __init__(self, buf: bytearray | None = None) -> None:
         self.buf = buf if buf is not None else bytearray()
@@ -286,10 +295,11 @@ class Connection:
             if parser.feed(data, now):
                 break
         self.leftover = parser.buf
-        if not parser.keep_alive or parser.state == _DONE and not data:
+        if not parser.keep_alive or (parser.state == _DONE and not data):
             self.close()
-        return Sample(parser.status, bytes(parser.body), t_send, parser.t_head,
-                      parser.t_first or now, now)
+        return Sample(
+            parser.status, bytes(parser.body), t_send, parser.t_head, parser.t_first or now, now
+        )
 
     def close(self) -> None:
         if self.sock is not None:
@@ -325,9 +335,15 @@ class Child:
         self.lines: list[str] = []
         self._ready_text = ready
         self._ready = threading.Event()
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            argv, cwd=cwd, env=_child_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=stderr, text=True, bufsize=1,
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=_child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            bufsize=1,
         )
         self._reader = threading.Thread(target=self._read, name=f"{name}-stdout", daemon=True)
         self._reader.start()
@@ -340,11 +356,18 @@ class Child:
                 self._ready.set()
         self._ready.set()  # EOF: wake the waiter, which then sees the exit
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+    def wait_ready(self, timeout: float = READY_TIMEOUT, log: Path | None = None) -> None:
+        """Wait for the ready line; on failure show its output and the tail of ``log``."""
+        started = time.monotonic()
         if not self._ready.wait(timeout) or self.proc.poll() is not None:
             self.stop()
+            waited = time.monotonic() - started
             tail = "\n".join(self.lines[-20:])
-            raise RuntimeError(f"{self.name} did not become ready within {timeout:g}s:\n{tail}")
+            if log is not None:
+                with contextlib.suppress(OSError):
+                    tail += "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            state = f"exited with {self.proc.returncode}" if self.proc.returncode else "not ready"
+            raise RuntimeError(f"{self.name} {state} after {waited:.1f}s:\n{tail}")
 
     @property
     def pid(self) -> int:
@@ -431,7 +454,12 @@ def check_stream(sample: Sample) -> str:
 
 
 def run_interleaved(
-    paths: list[PathSetup], stream: bool, warmup: int, count: int, blocks: int, label: str,
+    paths: list[PathSetup],
+    stream: bool,
+    warmup: int,
+    count: int,
+    blocks: int,
+    label: str,
     deadline: float,
 ) -> dict[str, dict[str, list[float]]]:
     """Warm up each path, then alternate blocks of requests between them to cancel drift."""
@@ -542,8 +570,10 @@ class CpuMeter:
                 continue
             used = after - before
             attributed += used
-            out[name] = {"cpu_pct_of_one_core": 100.0 * used / wall,
-                         "cpu_us_per_request": 1e6 * used / requests if requests else 0.0}
+            out[name] = {
+                "cpu_pct_of_one_core": 100.0 * used / wall,
+                "cpu_us_per_request": 1e6 * used / requests if requests else 0.0,
+            }
         if load_generator_is_child:
             used = children_cpu_seconds() - self.children
             attributed += used
@@ -553,6 +583,7 @@ class CpuMeter:
             other = max(0.0, machine - self.machine - attributed)
             out["other"] = {"cpu_pct_of_one_core": 100.0 * other / wall}
         return out
+
 
 _WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
@@ -586,17 +617,27 @@ def parse_wrk(output: str) -> dict[str, Any]:
             result[f"p{pct}_ms"] = float(match.group(1)) * _WRK_UNITS[match.group(2)]
     match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     result["non_2xx"] = int(match.group(1)) if match else 0
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                      output)
+    match = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     result["socket_errors"] = sum(int(g) for g in match.groups()) if match else 0
     return result
 
 
 def run_wrk(wrk: str, port: int, script: Path, duration: float, threads: int) -> dict[str, Any]:
-    argv = [wrk, f"-t{threads}", f"-c{CONNECTIONS}", f"-d{duration:g}s", "--timeout", "10s",
-            "--latency", "-s", str(script), f"http://{HOST}:{port}/v1/messages"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60,  # noqa: S603
-                          check=False)
+    argv = [
+        wrk,
+        f"-t{threads}",
+        f"-c{CONNECTIONS}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{HOST}:{port}/v1/messages",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return parse_wrk(done.stdout)
@@ -713,9 +754,11 @@ def summarize_profile(raw: Path, top: int = 15) -> dict[str, Any]:
             continue
         total += count
         files = {filename for _, filename in names}
-        threads["worker threads (to_thread)" if any("concurrent/futures/thread" in f
-                                                    for f in files)
-                else "event loop thread"] += count
+        threads[
+            "worker threads (to_thread)"
+            if any("concurrent/futures/thread" in f for f in files)
+            else "event loop thread"
+        ] += count
         seen: set[str] = set()
         for func, filename in names:
             own = _own(filename)
@@ -735,8 +778,14 @@ def summarize_profile(raw: Path, top: int = 15) -> dict[str, Any]:
     def pct(counter: collections.Counter[str], n: int = top) -> list[tuple[str, float]]:
         return [(k, 100.0 * v / total) for k, v in counter.most_common(n)] if total else []
 
-    return {"samples": total, "idle_samples_dropped": idle, "threads": pct(threads), "tutela_inclusive": pct(incl_fn, 25),
-            "tutela_self": pct(self_fn), "self_by_area": pct(self_area)}
+    return {
+        "samples": total,
+        "idle_samples_dropped": idle,
+        "threads": pct(threads),
+        "tutela_inclusive": pct(incl_fn, 25),
+        "tutela_self": pct(self_fn),
+        "self_by_area": pct(self_area),
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -754,7 +803,35 @@ def machine_info() -> dict[str, Any]:
         "cpu": cpu or platform.processor(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "tutela": tutela_source(),
     }
+
+
+def tutela_source() -> str:
+    """Where the measured tutela comes from: its directory, and the git commit if known."""
+    try:
+        import tutela
+    except ImportError:
+        return "not importable"
+    where = Path(tutela.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return str(where)
+    return f"{where} at {commit}" + (" with uncommitted changes" if dirty else "")
 
 
 def fmt(value: float, digits: int = 3) -> str:
@@ -784,21 +861,33 @@ def build_report(results: dict[str, Any]) -> tuple[str, dict[str, float]]:
     dt_, tt = d["throughput"], t["throughput"]
     ratio = tt["rps"] / dt_["rps"] if dt_["rps"] else 0.0
     derived["throughput_ratio"] = ratio
-    rows.append((f"throughput @{CONNECTIONS} conns (req/s)", f"{dt_['rps']:.0f}",
-                 f"{tt['rps']:.0f}", "-", f"{ratio:.2f}x"))
+    rows.append(
+        (
+            f"throughput @{CONNECTIONS} conns (req/s)",
+            f"{dt_['rps']:.0f}",
+            f"{tt['rps']:.0f}",
+            "-",
+            f"{ratio:.2f}x",
+        )
+    )
     for pct in ("p50", "p99"):
         if f"{pct}_ms" in dt_ and f"{pct}_ms" in tt:
-            latency_row(f"latency {pct} @{CONNECTIONS} conns (ms)", dt_[f"{pct}_ms"],
-                        tt[f"{pct}_ms"])
+            latency_row(
+                f"latency {pct} @{CONNECTIONS} conns (ms)", dt_[f"{pct}_ms"], tt[f"{pct}_ms"]
+            )
 
     header = ("metric", "direct", "through tutela", "added (ms)", "ratio")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = []
 
     def line(cells: tuple[str, ...]) -> str:
-        return "| " + " | ".join(
-            c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells)
-        ) + " |"
+        return (
+            "| "
+            + " | ".join(
+                c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells)
+            )
+            + " |"
+        )
 
     lines.append(line(header))
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -811,8 +900,9 @@ def check_targets(derived: dict[str, float]) -> list[dict[str, Any]]:
     for key, (label, target, op) in TARGETS.items():
         value = derived[key]
         ok = value <= target if op == "<=" else value >= target
-        checks.append({"name": key, "label": label, "value": value, "target": target, "op": op,
-                       "pass": ok})
+        checks.append(
+            {"name": key, "label": label, "value": value, "target": target, "op": op, "pass": ok}
+        )
     return checks
 
 
@@ -821,31 +911,80 @@ def check_targets(derived: dict[str, float]) -> list[dict[str, Any]]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Latency and throughput: direct to a stand-in upstream vs through tutela.")
-    parser.add_argument("--requests", type=int, default=None,
-                        help="measured non-streaming requests per path (default 2000; quick 300)")
-    parser.add_argument("--stream-requests", type=int, default=None,
-                        help="measured streaming requests per path (default 1000; quick 150)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="warm-up requests per path and kind (default 200; quick 50)")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds of each throughput run (default 10; quick 3)")
-    parser.add_argument("--blocks", type=int, default=4,
-                        help="alternate direct/tutela in this many blocks (default 4)")
-    parser.add_argument("--wrk-threads", type=int, default=1,
-                        help="wrk threads (default 1: leaves the 2 cores to the servers)")
-    parser.add_argument("--no-wrk", action="store_true",
-                        help="use the Python load generator even when wrk is installed")
+        description="Latency and throughput: direct to a stand-in upstream vs through tutela."
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=None,
+        help="measured non-streaming requests per path (default 2000; quick 300)",
+    )
+    parser.add_argument(
+        "--stream-requests",
+        type=int,
+        default=None,
+        help="measured streaming requests per path (default 1000; quick 150)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="warm-up requests per path and kind (default 200; quick 50)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of each throughput run (default 10; quick 3)",
+    )
+    parser.add_argument(
+        "--blocks",
+        type=int,
+        default=4,
+        help="alternate direct/tutela in this many blocks (default 4)",
+    )
+    parser.add_argument(
+        "--wrk-threads",
+        type=int,
+        default=1,
+        help="wrk threads (default 1: leaves the 2 cores to the servers)",
+    )
+    parser.add_argument(
+        "--no-wrk",
+        action="store_true",
+        help="use the Python load generator even when wrk is installed",
+    )
     parser.add_argument("--quick", action="store_true", help="small counts for a smoke run")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON to FILE")
-    parser.add_argument("--access-log", metavar="FILE",
-                        help="keep tutela's JSON log (stderr, access log included) in FILE "
-                             "(default: a temporary file, deleted afterwards)")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="after measuring, run one more throughput phase through tutela "
-                             "under py-spy and write its raw (collapsed) profile to FILE")
-    parser.add_argument("--max-seconds", type=float, default=900.0,
-                        help="abort if the whole run takes longer than this (default 900)")
+    parser.add_argument(
+        "--access-log",
+        metavar="FILE",
+        help="keep tutela's JSON log (stderr, access log included) in FILE "
+        "(default: a temporary file, deleted afterwards)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="after measuring, run one more throughput phase through tutela "
+        "under py-spy and write its raw (collapsed) profile to FILE",
+    )
+    parser.add_argument(
+        "--profile-stream",
+        action="store_true",
+        help="profile with streaming requests instead of JSON ones",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="tutela worker processes (tutela serve --workers; default 1)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=900.0,
+        help="abort if the whole run takes longer than this (default 900)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.requests = args.requests or (300 if quick else 2000)
@@ -865,13 +1004,17 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.max_seconds
     info = machine_info()
     wrk = None if args.no_wrk else shutil.which("wrk")
-    progress(f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; "
-             f"load generator: {'wrk' if wrk else 'python asyncio'}")
+    progress(
+        f"machine: {info['nproc']} cores, {info['cpu']}, Python {info['python']}; "
+        f"load generator: {'wrk' if wrk else 'python asyncio'}"
+    )
     idle_load = background_load()
     info["background_load_pct_of_one_core"] = idle_load
     if idle_load is not None:
-        progress(f"background load before starting: {idle_load:.0f}% of one core"
-                 + (" -- the machine is not idle, expect noisy figures" if idle_load > 20 else ""))
+        progress(
+            f"background load before starting: {idle_load:.0f}% of one core"
+            + (" -- the machine is not idle, expect noisy figures" if idle_load > 20 else "")
+        )
     children: list[Child] = []
     with tempfile.TemporaryDirectory(prefix="tutela-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -886,8 +1029,18 @@ def main(argv: list[str] | None = None) -> int:
             access_lines = sum(1 for line in handle if b'"logger":"tutela.access"' in line)
     results["access_log_lines"] = access_lines
     results["machine"] = info
-    results["config"] = {k: getattr(args, k) for k in (
-        "requests", "stream_requests", "warmup", "duration", "blocks", "wrk_threads", "quick")}
+    results["config"] = {
+        k: getattr(args, k)
+        for k in (
+            "requests",
+            "stream_requests",
+            "warmup",
+            "duration",
+            "blocks",
+            "wrk_threads",
+            "quick",
+        )
+    }
     results["config"]["connections"] = CONNECTIONS
     results["config"]["request_bytes"] = len(request_body(False))
 
@@ -898,48 +1051,74 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = results["config"]
     print()
-    print(f"tutela gateway benchmark: {info['nproc']} cores ({info['cpu']}), Python "
-          f"{info['python']}; body {cfg['request_bytes']} B, model {MODEL}, "
-          f"max_tokens {MAX_TOKENS}")
+    print(
+        f"tutela gateway benchmark: {info['nproc']} cores ({info['cpu']}), Python "
+        f"{info['python']}; body {cfg['request_bytes']} B, model {MODEL}, "
+        f"max_tokens {MAX_TOKENS}"
+    )
+    print(f"tutela measured: {info['tutela']}")
     if idle_load is not None:
-        print(f"background load before the run: {idle_load:.0f}% of one core"
-              + (" (NOT idle: other work shared the cores; treat figures as noisy)"
-                 if idle_load > 20 else ""))
-    print(f"1 connection: {cfg['requests']} JSON + {cfg['stream_requests']} streaming requests "
-          f"per path after {cfg['warmup']} warm-up; throughput: {CONNECTIONS} connections for "
-          f"{cfg['duration']:g}s with {results['direct']['throughput']['tool']}")
+        print(
+            f"background load before the run: {idle_load:.0f}% of one core"
+            + (
+                " (NOT idle: other work shared the cores; treat figures as noisy)"
+                if idle_load > 20
+                else ""
+            )
+        )
+    print(
+        f"1 connection: {cfg['requests']} JSON + {cfg['stream_requests']} streaming requests "
+        f"per path after {cfg['warmup']} warm-up; throughput: {CONNECTIONS} connections for "
+        f"{cfg['duration']:g}s with {results['direct']['throughput']['tool']}"
+    )
     print()
     print(table)
     print()
     for check in checks:
         unit = "" if check["name"] == "throughput_ratio" else " ms"
         verdict = "PASS" if check["pass"] else "MISS"
-        print(f"{verdict}  {check['label']}: {check['value']:.3f}{unit} "
-              f"(target {check['op']} {check['target']:g}{unit})")
+        print(
+            f"{verdict}  {check['label']}: {check['value']:.3f}{unit} "
+            f"(target {check['op']} {check['target']:g}{unit})"
+        )
     print()
     sent = results["tutela"]["requests_sent"]
-    print(f"tutela access log: {access_lines} request lines for about {sent} requests sent "
-          "(the access log was on)")
+    print(
+        f"tutela access log: {access_lines} request lines for about {sent} requests sent "
+        "(the access log was on)"
+    )
     for name in ("direct", "tutela"):
         usage = results[name]["throughput"].get("cpu", {})
         if usage:
-            print(f"server CPU in the {name} throughput run: " + "; ".join(
-                f"{proc} {c['cpu_pct_of_one_core']:.0f}%"
-                + (f" ({c['cpu_us_per_request']:.0f} us/request)"
-                   if "cpu_us_per_request" in c else "")
-                for proc, c in usage.items()) + " (percent of one core)")
+            print(
+                f"server CPU in the {name} throughput run: "
+                + "; ".join(
+                    f"{proc} {c['cpu_pct_of_one_core']:.0f}%"
+                    + (
+                        f" ({c['cpu_us_per_request']:.0f} us/request)"
+                        if "cpu_us_per_request" in c
+                        else ""
+                    )
+                    for proc, c in usage.items()
+                )
+                + " (percent of one core)"
+            )
     for name in ("direct", "tutela"):
         tp = results[name]["throughput"]
         if tp.get("non_2xx") or tp.get("socket_errors"):
-            print(f"warning: {name} throughput run had {tp.get('non_2xx')} non-2xx responses "
-                  f"and {tp.get('socket_errors')} socket errors")
+            print(
+                f"warning: {name} throughput run had {tp.get('non_2xx')} non-2xx responses "
+                f"and {tp.get('socket_errors')} socket errors"
+            )
     if "profile" in results:
         prof = results["profile"]
         print()
-        print(f"py-spy profile of tutela under {CONNECTIONS}-connection load: "
-              f"{prof['samples']} samples ({prof['idle_samples_dropped']} idle pool-worker "
-              f"samples dropped), {prof['rps_under_profiler']:.0f} req/s while profiled, "
-              f"raw file {prof['file']}")
+        print(
+            f"py-spy profile of tutela under {CONNECTIONS}-connection {prof['kind']} load: "
+            f"{prof['samples']} samples ({prof['idle_samples_dropped']} idle pool-worker "
+            f"samples dropped), {prof['rps_under_profiler']:.0f} req/s while profiled, "
+            f"raw file {prof['file']}"
+        )
         print("  samples by thread: " + ", ".join(f"{n} {v:.1f}%" for n, v in prof["threads"]))
         print("  self time by area:")
         for name, share in prof["self_by_area"][:10]:
@@ -956,8 +1135,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
-         children: list[Child], deadline: float) -> dict[str, Any]:
+def _run(
+    args: argparse.Namespace,
+    tmp: Path,
+    log_path: Path,
+    wrk: str | None,
+    children: list[Child],
+    deadline: float,
+) -> dict[str, Any]:
     standin_port, gateway_port, admin_port = free_port(), free_port(), free_port()
     while len({standin_port, gateway_port, admin_port}) < 3:
         gateway_port, admin_port = free_port(), free_port()
@@ -965,9 +1150,18 @@ def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
     progress(f"starting the stand-in upstream on {HOST}:{standin_port}")
     standin = Child(
         "stand-in",
-        [sys.executable, "-m", "tutela.testing.standin", "--host", HOST,
-         "--port", str(standin_port)],
-        "standin listening on", tmp, subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "tutela.testing.standin",
+            "--host",
+            HOST,
+            "--port",
+            str(standin_port),
+        ],
+        "standin listening on",
+        tmp,
+        subprocess.DEVNULL,
     )
     children.append(standin)
     standin.wait_ready()
@@ -975,21 +1169,39 @@ def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
     policy_file = tmp / "policy.yaml"
     policy_file.write_text(POLICY.format(port=standin_port))
     db_path = tmp / "tutela.db"
-    progress(f"starting tutela on {HOST}:{gateway_port} (fresh SQLite DB, access log -> "
-             f"{log_path})")
+    progress(
+        f"starting tutela on {HOST}:{gateway_port} (fresh SQLite DB, access log -> {log_path})"
+    )
     log_handle = log_path.open("w")
     try:
         gateway = Child(
             "tutela",
-            [sys.executable, "-m", "tutela.cli.main", "serve", "--config", str(policy_file),
-             "--db", f"sqlite:///{db_path}", "--host", HOST, "--port", str(gateway_port),
-             "--admin-port", str(admin_port)],
-            "tutela: gateway on http://", tmp, log_handle,
+            [
+                sys.executable,
+                "-m",
+                "tutela.cli.main",
+                "serve",
+                "--config",
+                str(policy_file),
+                "--db",
+                f"sqlite:///{db_path}",
+                "--host",
+                HOST,
+                "--port",
+                str(gateway_port),
+                "--admin-port",
+                str(admin_port),
+                "--workers",
+                str(args.workers),
+            ],
+            "tutela: gateway on http://",
+            tmp,
+            log_handle,
         )
     finally:
         log_handle.close()  # the child holds its own descriptor
     children.append(gateway)
-    gateway.wait_ready()
+    gateway.wait_ready(log=log_path)
     keys = [m.group(0) for line in gateway.lines for m in [KEY_RE.search(line)] if m]
     if not keys:
         raise RuntimeError("tutela printed no first admin key (was the database not fresh?)")
@@ -998,29 +1210,45 @@ def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
 
     json_body, stream_body = request_body(False), request_body(True)
     paths = [
-        PathSetup("direct", standin_port, raw_request(standin_port, json_body, api_key),
-                  raw_request(standin_port, stream_body, api_key)),
-        PathSetup("tutela", gateway_port, raw_request(gateway_port, json_body, api_key),
-                  raw_request(gateway_port, stream_body, api_key)),
+        PathSetup(
+            "direct",
+            standin_port,
+            raw_request(standin_port, json_body, api_key),
+            raw_request(standin_port, stream_body, api_key),
+        ),
+        PathSetup(
+            "tutela",
+            gateway_port,
+            raw_request(gateway_port, json_body, api_key),
+            raw_request(gateway_port, stream_body, api_key),
+        ),
     ]
 
     # Sanity: both paths answer the same shape, so we compare like with like.
     for path in paths:
-        for request, check in ((path.json_request, check_json),
-                               (path.stream_request, check_stream)):
+        for request, check in (
+            (path.json_request, check_json),
+            (path.stream_request, check_stream),
+        ):
             problem = check(path.conn.roundtrip(request))
             if problem:
                 raise RuntimeError(f"{path.name} sanity request failed: {problem}")
     progress("sanity requests ok on both paths")
 
-    progress(f"non-streaming latency, 1 connection: {args.warmup} warm-up + {args.requests} "
-             f"measured per path, {args.blocks} alternating blocks")
-    lat = run_interleaved(paths, False, args.warmup, args.requests, args.blocks, "latency",
-                          deadline)
-    progress(f"streaming TTFB, 1 connection: {args.warmup} warm-up + {args.stream_requests} "
-             f"measured per path")
-    sse = run_interleaved(paths, True, args.warmup, args.stream_requests, args.blocks, "stream",
-                          deadline)
+    progress(
+        f"non-streaming latency, 1 connection: {args.warmup} warm-up + {args.requests} "
+        f"measured per path, {args.blocks} alternating blocks"
+    )
+    lat = run_interleaved(
+        paths, False, args.warmup, args.requests, args.blocks, "latency", deadline
+    )
+    progress(
+        f"streaming TTFB, 1 connection: {args.warmup} warm-up + {args.stream_requests} "
+        f"measured per path"
+    )
+    sse = run_interleaved(
+        paths, True, args.warmup, args.stream_requests, args.blocks, "stream", deadline
+    )
     for path in paths:
         path.conn.close()
 
@@ -1049,39 +1277,70 @@ def _run(args: argparse.Namespace, tmp: Path, log_path: Path, wrk: str | None,
         else:
             tp = run_python_load(path.port, path.json_request, args.duration)
         tp["cpu"] = meter.stop(int(tp.get("requests", 0)), load_generator_is_child=bool(wrk))
-        cpu = ", ".join(f"{name} {c['cpu_pct_of_one_core']:.0f}% of a core"
-                        for name, c in tp["cpu"].items())
+        cpu = ", ".join(
+            f"{name} {c['cpu_pct_of_one_core']:.0f}% of a core" for name, c in tp["cpu"].items()
+        )
         progress(f"  {path.name}: {tp['rps']:.0f} req/s ({cpu})")
         results[path.name]["throughput"] = tp
         results[path.name]["requests_sent"] += tp.get("requests", 0)
 
     if args.profile:
+        if args.profile_stream:
+            script = tmp / "post-stream.lua"
+            script.write_text(wrk_script(stream_body, api_key))
         results["profile"] = _profile(args, paths[1], gateway.pid, script, wrk, deadline)
+        results["profile"]["kind"] = "stream" if args.profile_stream else "json"
         results["tutela"]["requests_sent"] += results["profile"].get("requests", 0)
     return results
 
 
-def _profile(args: argparse.Namespace, path: PathSetup, pid: int, script: Path,
-             wrk: str | None, deadline: float) -> dict[str, Any]:
+def _profile(
+    args: argparse.Namespace,
+    path: PathSetup,
+    pid: int,
+    script: Path,
+    wrk: str | None,
+    deadline: float,
+) -> dict[str, Any]:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
     if time.monotonic() + args.duration + 30 > deadline:
         raise RuntimeError("time budget exhausted before the profile phase")
     out = Path(args.profile)
-    progress(f"profiling tutela (pid {pid}) with py-spy under {CONNECTIONS}-connection load "
-             f"for {args.duration:g}s (figures above were taken without the profiler)")
+    progress(
+        f"profiling tutela (pid {pid}) with py-spy under {CONNECTIONS}-connection load "
+        f"for {args.duration:g}s (figures above were taken without the profiler)"
+    )
     time.sleep(1.0)
-    spy = subprocess.Popen(  # noqa: S603
-        [py_spy, "record", "--pid", str(pid), "--duration", str(int(args.duration) + 1),
-         "--rate", "200", "--format", "raw", "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    spy = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(args.duration) + 1),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(0.5)  # let py-spy attach before the load starts
     if wrk:
         tp = run_wrk(wrk, path.port, script, args.duration, args.wrk_threads)
     else:
-        tp = run_python_load(path.port, path.json_request, args.duration)
+        tp = run_python_load(
+            path.port,
+            path.stream_request if args.profile_stream else path.json_request,
+            args.duration,
+        )
     try:
         _, err = spy.communicate(timeout=args.duration + 30)
     except subprocess.TimeoutExpired:

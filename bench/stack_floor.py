@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gateway_latency as gl  # noqa: E402 - the shared client, stats and process helpers
+import gateway_latency as gl
 
 _FORWARD = (b"content-type", b"anthropic-version", b"accept")
 
@@ -63,20 +63,40 @@ def serve_uvicorn(port: int, upstream: str) -> None:
         async with session.post(upstream + scope["path"], data=body, headers=headers) as resp:
             ctype = resp.headers.get("content-type", "application/json").encode()
             if ctype.startswith(b"text/event-stream"):
-                await send({"type": "http.response.start", "status": resp.status,
-                            "headers": [(b"content-type", ctype)]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": resp.status,
+                        "headers": [(b"content-type", ctype)],
+                    }
+                )
                 async for chunk in resp.content.iter_any():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
             else:
                 data = await resp.read()
-                await send({"type": "http.response.start", "status": resp.status,
-                            "headers": [(b"content-type", ctype),
-                                        (b"content-length", str(len(data)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": resp.status,
+                        "headers": [
+                            (b"content-type", ctype),
+                            (b"content-length", str(len(data)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": data})
 
-    config = uvicorn.Config(app, host=gl.HOST, port=port, loop="uvloop", http="httptools",
-                            lifespan="off", access_log=False, log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host=gl.HOST,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+    )
     server = uvicorn.Server(config)
     import asyncio
 
@@ -104,22 +124,18 @@ def serve_aiohttp(port: int, upstream: str) -> None:
 
         async def handler(request: web.BaseRequest) -> web.StreamResponse:
             body = await request.read()
-            headers = {k: v for k, v in request.headers.items()
-                       if k.lower().encode() in _FORWARD}
-            async with session.post(upstream + request.path, data=body,
-                                    headers=headers) as resp:
+            headers = {k: v for k, v in request.headers.items() if k.lower().encode() in _FORWARD}
+            async with session.post(upstream + request.path, data=body, headers=headers) as resp:
                 ctype = resp.headers.get("content-type", "application/json")
                 if ctype.startswith("text/event-stream"):
-                    out = web.StreamResponse(status=resp.status,
-                                             headers={"content-type": ctype})
+                    out = web.StreamResponse(status=resp.status, headers={"content-type": ctype})
                     await out.prepare(request)
                     async for chunk in resp.content.iter_any():
                         await out.write(chunk)
                     await out.write_eof()
                     return out
                 data = await resp.read()
-                return web.Response(status=resp.status, body=data,
-                                    headers={"content-type": ctype})
+                return web.Response(status=resp.status, body=data, headers={"content-type": ctype})
 
         runner = web.ServerRunner(web.Server(handler, access_log=None))
         await runner.setup()
@@ -164,27 +180,57 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="tutela-floor-") as tmp_name:
             tmp = Path(tmp_name)
             up = gl.free_port()
-            standin = gl.Child("stand-in", [sys.executable, "-m", "tutela.testing.standin",
-                                            "--host", gl.HOST, "--port", str(up)],
-                               "standin listening on", tmp, subprocess.DEVNULL)
+            standin = gl.Child(
+                "stand-in",
+                [
+                    sys.executable,
+                    "-m",
+                    "tutela.testing.standin",
+                    "--host",
+                    gl.HOST,
+                    "--port",
+                    str(up),
+                ],
+                "standin listening on",
+                tmp,
+                subprocess.DEVNULL,
+            )
             children.append(standin)
             standin.wait_ready()
             ports = {"direct": up}
             pids = {"direct": standin.pid}
             for kind in ("uvicorn", "aiohttp"):
                 port = gl.free_port()
-                relay = gl.Child(f"{kind} relay",
-                                 [sys.executable, __file__, "--serve", kind, "--port", str(port),
-                                  "--upstream-port", str(up)],
-                                 "relay listening on", tmp, subprocess.DEVNULL)
+                relay = gl.Child(
+                    f"{kind} relay",
+                    [
+                        sys.executable,
+                        __file__,
+                        "--serve",
+                        kind,
+                        "--port",
+                        str(port),
+                        "--upstream-port",
+                        str(up),
+                    ],
+                    "relay listening on",
+                    tmp,
+                    subprocess.DEVNULL,
+                )
                 children.append(relay)
                 relay.wait_ready()
                 ports[kind] = port
                 pids[kind] = relay.pid
             json_body, stream_body = gl.request_body(False), gl.request_body(True)
-            paths = [gl.PathSetup(name, port, gl.raw_request(port, json_body, "unused"),
-                                  gl.raw_request(port, stream_body, "unused"))
-                     for name, port in ports.items()]
+            paths = [
+                gl.PathSetup(
+                    name,
+                    port,
+                    gl.raw_request(port, json_body, "unused"),
+                    gl.raw_request(port, stream_body, "unused"),
+                )
+                for name, port in ports.items()
+            ]
             gl.progress(f"latency: {requests} requests per path, 1 connection")
             lat = gl.run_interleaved(paths, False, warmup, requests, 4, "latency", deadline)
             gl.progress(f"streaming: {streams} requests per path, 1 connection")
@@ -195,13 +241,16 @@ def main(argv: list[str] | None = None) -> int:
             script.write_text(gl.wrk_script(json_body, "unused"))
             for path in paths:
                 time.sleep(1.0)
-                gl.progress(f"throughput, {gl.CONNECTIONS} connections, {duration:g}s: "
-                            f"{path.name}")
-                meter = gl.CpuMeter({"stand-in": standin.pid}
-                                    | ({path.name: pids[path.name]}
-                                       if path.name != "direct" else {}))
-                tp = (gl.run_wrk(wrk, path.port, script, duration, 1) if wrk
-                      else gl.run_python_load(path.port, path.json_request, duration))
+                gl.progress(f"throughput, {gl.CONNECTIONS} connections, {duration:g}s: {path.name}")
+                meter = gl.CpuMeter(
+                    {"stand-in": standin.pid}
+                    | ({path.name: pids[path.name]} if path.name != "direct" else {})
+                )
+                tp = (
+                    gl.run_wrk(wrk, path.port, script, duration, 1)
+                    if wrk
+                    else gl.run_python_load(path.port, path.json_request, duration)
+                )
                 tp["cpu"] = meter.stop(int(tp.get("requests", 0)), bool(wrk))
                 gl.progress(f"  {path.name}: {tp['rps']:.0f} req/s")
                 results[path.name] = {
@@ -217,28 +266,46 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"stack floor: minimal relays, no policy; background load {load:.0f}% of one core")
     print()
-    header = ("path", "p50 ms", "p99 ms", "added p50", "TTFB p50", "added TTFB",
-              "req/s @16", "ratio", "relay CPU us/req")
+    header = (
+        "path",
+        "p50 ms",
+        "p99 ms",
+        "added p50",
+        "TTFB p50",
+        "added TTFB",
+        "req/s @16",
+        "ratio",
+        "relay CPU us/req",
+    )
     rows = []
     for name, res in results.items():
         cpu = res["throughput"]["cpu"].get(name, {}).get("cpu_us_per_request")
-        rows.append((
-            name, f"{res['latency']['p50']:.3f}", f"{res['latency']['p99']:.3f}",
-            f"{res['latency']['p50'] - base['latency']['p50']:+.3f}",
-            f"{res['ttfb']['p50']:.3f}", f"{res['ttfb']['p50'] - base['ttfb']['p50']:+.3f}",
-            f"{res['throughput']['rps']:.0f}",
-            f"{res['throughput']['rps'] / base['throughput']['rps']:.2f}",
-            "-" if cpu is None else f"{cpu:.0f}",
-        ))
+        rows.append(
+            (
+                name,
+                f"{res['latency']['p50']:.3f}",
+                f"{res['latency']['p99']:.3f}",
+                f"{res['latency']['p50'] - base['latency']['p50']:+.3f}",
+                f"{res['ttfb']['p50']:.3f}",
+                f"{res['ttfb']['p50'] - base['ttfb']['p50']:+.3f}",
+                f"{res['throughput']['rps']:.0f}",
+                f"{res['throughput']['rps'] / base['throughput']['rps']:.2f}",
+                "-" if cpu is None else f"{cpu:.0f}",
+            )
+        )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for i, row in enumerate([header, *rows]):
-        print("| " + " | ".join(c.rjust(widths[j]) if j else c.ljust(widths[j])
-                                for j, c in enumerate(row)) + " |")
+        print(
+            "| "
+            + " | ".join(c.rjust(widths[j]) if j else c.ljust(widths[j]) for j, c in enumerate(row))
+            + " |"
+        )
         if i == 0:
             print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     if args.json:
-        Path(args.json).write_text(json.dumps({"background_load": load, "results": results},
-                                              indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps({"background_load": load, "results": results}, indent=2) + "\n"
+        )
     return 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 
 from tutela.audit.events import request_event
@@ -17,6 +16,7 @@ from tutela.audit.writer import BatchWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
 from tutela.identity.api_keys import ApiKeyAuthenticator
+from tutela.logs import AccessLog
 from tutela.metrics import Metrics
 from tutela.pipeline import default_guards
 from tutela.policy import Policy
@@ -24,8 +24,6 @@ from tutela.store.database import Store
 from tutela.types import Exchange, Principal
 from tutela.upstream.base import Upstream
 from tutela.upstream.registry import build_upstreams
-
-access_log = logging.getLogger("tutela.access")
 
 
 class Gateway:
@@ -41,7 +39,8 @@ class Gateway:
         self._started = False
         self._stopped = False
         self._lock = asyncio.Lock()
-        self.access_log = policy.logging.access_log
+        self.access_log = AccessLog() if policy.logging.access_log else None
+        self._log_flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         async with self._lock:
@@ -49,6 +48,8 @@ class Gateway:
                 return
             self.writer = BatchWriter(self.store, touched=self.authenticator.take_touched)
             self.writer.start()
+            if self.access_log is not None:
+                self._log_flusher = asyncio.get_running_loop().create_task(self._flush_logs())
             self._started = True
 
     async def stop(self) -> None:
@@ -63,6 +64,17 @@ class Gateway:
                 await self.counters.close()
             if self.writer is not None:
                 await self.writer.close()
+            if self._log_flusher is not None:
+                self._log_flusher.cancel()
+            if self.access_log is not None:
+                self.access_log.flush()
+
+    async def _flush_logs(self) -> None:
+        assert self.access_log is not None
+        while True:
+            await asyncio.sleep(0.05)
+            with contextlib.suppress(OSError):  # a closed stderr must not stop the gateway
+                self.access_log.flush()
 
     async def authenticate(self, headers: dict[str, str]) -> Principal:
         presented = headers.get("x-api-key")
@@ -130,10 +142,9 @@ class Gateway:
                 metrics.guard_actions.labels(
                     record.guard, "error" if record.error else record.action
                 ).inc()
-        if self.access_log:
-            access_log.info(
-                "request",
-                extra={
+        if self.access_log is not None:
+            self.access_log.write(
+                {
                     "request_id": exchange.request_id,
                     "key_id": principal.key_id if principal else None,
                     "workspace": principal.workspace if principal else None,
@@ -146,5 +157,5 @@ class Gateway:
                     "duration_ms": round(seconds * 1000, 2),
                     "input_tokens": usage.input_tokens,
                     "output_tokens": usage.output_tokens,
-                },
+                }
             )

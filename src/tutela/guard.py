@@ -19,7 +19,12 @@ OnError = Literal["block", "allow"]
 
 @runtime_checkable
 class RequestGuard(Protocol):
-    """Checks a request before it goes upstream."""
+    """Checks a request before it goes upstream.
+
+    A guard may set ``waits = False`` when ``check_request`` never awaits I/O: the
+    pipeline then skips its timeout (a timer cannot interrupt CPU work anyway). Guards
+    without the attribute are treated as waiting and run under the guard timeout.
+    """
 
     name: str
     on_error: OnError

@@ -38,3 +38,48 @@ def configure(level: str = "info") -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class AccessLog:
+    """One JSON line per request, buffered and written in batches.
+
+    Same shape as the other log lines (``ts``, ``level``, ``logger``, ``msg``, fields), but
+    appending to a list costs a few microseconds where a ``logging`` call costs tens; the
+    gateway flushes it every 50 ms and on shutdown, so at most 50 ms of lines are pending.
+    """
+
+    def __init__(self, stream: Any = None) -> None:
+        self._stream = stream
+        self._lines: list[bytes] = []
+
+    def write(self, fields: dict[str, Any]) -> None:
+        now = time.time()
+        stamp = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+        )
+        self._lines.append(
+            orjson.dumps(
+                {
+                    "ts": stamp,
+                    "level": "info",
+                    "logger": "tutela.access",
+                    "msg": "request",
+                    **fields,
+                }
+            )
+        )
+
+    def flush(self) -> None:
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
+        stream = self._stream or sys.stderr
+        data = b"\n".join(lines) + b"\n"
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            stream.flush()
+            buffer.write(data)
+            buffer.flush()
+        else:
+            stream.write(data.decode())
+            stream.flush()

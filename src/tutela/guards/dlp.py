@@ -237,6 +237,7 @@ class DlpGuard:
     """Request guard (scan, act by policy) and response guard (restore pseudonyms)."""
 
     name = "dlp"
+    waits = False  # scanning is CPU work in this process
 
     def __init__(self, settings: DlpSettings, scanner: Scanner | None = None) -> None:
         self.settings = settings

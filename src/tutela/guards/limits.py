@@ -25,6 +25,7 @@ def _invalid(reason: str) -> Verdict:
 
 class LimitsGuard:
     name = "limits"
+    waits = False
 
     def __init__(self, settings: LimitsSettings) -> None:
         self.settings = settings

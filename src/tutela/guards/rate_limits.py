@@ -53,6 +53,7 @@ class RateLimitGuard:
         self.settings = settings
         self.counters = counters
         self.on_error: OnError = settings.on_error
+        self.waits = settings.backend == "redis"  # in-process counters never wait
 
     def _applicable(self, exchange: Exchange) -> list[Limit]:
         principal = exchange.principal
