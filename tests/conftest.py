@@ -118,3 +118,25 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     finally:
         await gateway.stop()
         store.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_sdk_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every anthropic SDK client a test made, when the test ends.
+
+    Each client pools sockets; a client left to the garbage collector can surface as an
+    unclosed-socket ResourceWarning inside whichever test runs next (seen once in CI, in a
+    fuzz test, from a socket to an end-to-end gateway)."""
+    import anthropic
+
+    created: list[anthropic.Anthropic] = []
+    original = anthropic.Anthropic.__init__
+
+    def init(self: anthropic.Anthropic, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        created.append(self)
+
+    monkeypatch.setattr(anthropic.Anthropic, "__init__", init)
+    yield
+    for client in created:
+        client.close()
