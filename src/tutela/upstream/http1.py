@@ -254,6 +254,8 @@ class Http1Pool:
         self._slots.release()
 
     def _encode(self, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        if not path.startswith("/") or any(c in path for c in " \r\n\t\x00"):
+            raise ValueError("request target must be an absolute path without whitespace")
         lines = [
             f"{method} {self.prefix}{path} HTTP/1.1".encode("latin-1"),
             b"host: " + self.host_header,
