@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutela.testing.asgi import call
+from tutela.types import Finding, Verdict
 
 GOOD = {
     "model": "claude-sonnet-4-6",
@@ -245,3 +246,48 @@ async def test_fuzzed_headers_never_cause_a_server_error(
     headers = (harness.headers() if use_key else []) + extra
     response = await call(harness.app, method, path, headers=headers, body=orjson.dumps(GOOD))
     assert response.status in ALLOWED_STATUSES, response.body
+
+
+async def test_a_response_guard_can_stop_a_stream_midway(harness) -> None:  # type: ignore[no-untyped-def]
+    class StopAfterTwoDeltas:
+        name = "stopper"
+        on_error = "block"
+
+        def check_message(self, exchange, message):  # type: ignore[no-untyped-def]
+            return Verdict.allow()
+
+        def check_event(self, exchange, event):  # type: ignore[no-untyped-def]
+            seen = exchange.scratch.setdefault("stopper", 0)
+            if event.event == "content_block_delta":
+                exchange.scratch["stopper"] = seen + 1
+                if seen + 1 == 3:
+                    return Verdict.block("leak detected in output", Finding(cls="output.leak"))
+            return Verdict.allow()
+
+        def finish(self, exchange) -> None:  # type: ignore[no-untyped-def]
+            return None
+
+    pipeline = harness.gateway.pipeline
+    pipeline.response_guards = (*pipeline.response_guards, StopAfterTwoDeltas())
+    response = await call(
+        harness.app,
+        "POST",
+        "/v1/messages",
+        headers=harness.headers(),
+        body=orjson.dumps({**GOOD, "stream": True}),
+    )
+    blocks = response.body.decode().strip().split("\n\n")
+    names = [b.split("\n", 1)[0].removeprefix("event: ") for b in blocks]
+    assert names.count("content_block_delta") == 2
+    assert names[-1] == "error" and "message_stop" not in names
+    error = orjson.loads(blocks[-1].split("data: ", 1)[1])
+    assert error["error"]["type"] == "permission_error"
+    assert "leak detected in output" in error["error"]["message"]
+    assert error["request_id"] in error["error"]["message"]
+    await harness.gateway.writer.flush()
+    event = orjson.loads(harness.store.audit_events("api.request")[0]["data"])
+    assert event["status"] == 200 and event["error_type"] == "permission_error"
+    assert any(
+        v["guard"] == "stopper" and v["action"] == "block" and v["classes"] == ["output.leak"]
+        for v in event["verdicts"]
+    )
