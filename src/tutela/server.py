@@ -169,7 +169,8 @@ def _bound_port(server: uvicorn.Server) -> int:
     return server.config.port
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket, or SystemExit with a clear message (e.g. the port is in use)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -186,19 +187,14 @@ def _listen(host: str, port: int) -> socket.socket:
 def run_workers(
     workers: int,
     run_worker: Callable[[int, tuple[socket.socket, socket.socket | None]], None],
-    *,
-    host: str,
-    gateway_port: int,
-    admin_host: str,
-    admin_port: int,
+    sockets: tuple[socket.socket, socket.socket],
 ) -> int:
-    """Bind both listeners once, fork ``workers`` processes that share them, and wait.
+    """Fork ``workers`` processes that share the two bound listeners, and wait.
 
     Worker 0 also serves the admin port. SIGINT/SIGTERM are passed on to every worker; if
     one worker dies, the others are stopped too, so a half-dead gateway never lingers.
     """
-    gateway_sock = _listen(host, gateway_port)
-    admin_sock = _listen(admin_host, admin_port)
+    gateway_sock, admin_sock = sockets
     children: list[int] = []
     for index in range(workers):
         pid = os.fork()

@@ -123,3 +123,36 @@ def test_serve_refuses_a_bad_policy(tmp_path: Path) -> None:
     bad.write_text("upstreams:\n  a: {type: magic}\n")
     result = run("serve", "--config", str(bad), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code == 1 and "bad.yaml:2: upstreams.a.type" in result.output
+
+
+def test_serve_with_its_port_taken_exits_1_before_minting_a_key(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "t.db"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tutela.cli.main",
+                "serve",
+                "--db",
+                f"sqlite:///{db}",
+                "--port",
+                str(port),
+                "--admin-port",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "tutela_sk_" not in result.stdout
+    assert not db.exists()  # no first key was minted that nobody saw

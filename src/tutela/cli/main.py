@@ -103,15 +103,21 @@ def serve(
         # Before prometheus_client is imported: every worker's metrics go to shared files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tutela-metrics-")
     from tutela import logs
-    from tutela.server import bootstrap, first_key_banner, run_workers
+    from tutela.server import bootstrap, first_key_banner, listen, run_workers
     from tutela.server import serve as serve_async
 
     policy = _policy(config)
     logs.configure(policy.logging.level)
-    store = _store(config, db)
-    minted = bootstrap(store)
     chosen_host = host or policy.gateway.host
     chosen_port = policy.gateway.port if gateway_port is None else gateway_port
+    # Bind first: a port in use is one clear error (exit 1), before the first-start key is
+    # minted, so that key is never created without being shown.
+    sockets = (
+        listen(chosen_host, chosen_port),
+        listen(host or policy.admin.host, policy.admin.port if admin_port is None else admin_port),
+    )
+    store = _store(config, db)
+    minted = bootstrap(store)
 
     def ready(gw: int, adm: int) -> None:
         if minted is not None:
@@ -130,16 +136,7 @@ def serve(
         runner = asyncio.run
     if workers == 1:
         try:
-            runner(
-                serve_async(
-                    policy,
-                    store,
-                    host=host,
-                    gateway_port=chosen_port,
-                    admin_port=admin_port,
-                    on_ready=ready,
-                )
-            )
+            runner(serve_async(policy, store, on_ready=ready, sockets=sockets))
         except TutelaError as exc:
             _fail(str(exc))
         finally:
@@ -160,16 +157,7 @@ def serve(
         finally:
             own.close()
 
-    raise SystemExit(
-        run_workers(
-            workers,
-            worker,
-            host=chosen_host,
-            gateway_port=chosen_port,
-            admin_host=host or policy.admin.host,
-            admin_port=policy.admin.port if admin_port is None else admin_port,
-        )
-    )
+    raise SystemExit(run_workers(workers, worker, sockets))
 
 
 @main.group()
