@@ -87,7 +87,10 @@ async def test_unknown_routes_and_admin_paths_are_not_served(
     error_type: str,
 ) -> None:
     response = await call(harness.app, method, path, headers=harness.headers())
-    assert_anthropic_error(response, status, error_type)
+    body = assert_anthropic_error(response, status, error_type)
+    await harness.gateway.writer.flush()
+    audited = orjson.loads(harness.store.audit_events("api.request")[0]["data"])
+    assert audited["request_id"] == body["request_id"] and audited["status"] == status
 
 
 async def test_missing_and_wrong_keys(harness) -> None:  # type: ignore[no-untyped-def]

@@ -111,6 +111,7 @@ class GatewayApp:
                     status=405 if allowed else None,
                 ),
             )
+            self.gateway.finish(exchange)  # probes of unknown paths are audited too
             return
         state = _Relay(exchange)
         active = self.gateway.metrics.active
