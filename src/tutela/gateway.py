@@ -132,8 +132,8 @@ class Gateway:
         metrics = self.metrics
         metrics.request(exchange.endpoint, exchange.status, exchange.outcome, seconds)
         if usage.input_tokens or usage.output_tokens:
-            metrics.tokens.labels("input").inc(usage.total_input)
-            metrics.tokens.labels("output").inc(usage.output_tokens)
+            metrics.input_tokens.inc(usage.total_input)
+            metrics.output_tokens.inc(usage.output_tokens)
         upstream_started = exchange.scratch.get("upstream_started_ns")
         if upstream_started:
             metrics.overhead.observe((upstream_started - exchange.started_ns) / 1e9)

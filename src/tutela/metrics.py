@@ -38,6 +38,9 @@ class Metrics:
             ("kind",),
             registry=self.registry,
         )
+        # Bound once: labels() costs a lookup and a lock on every request.
+        self.input_tokens = self.tokens.labels("input")
+        self.output_tokens = self.tokens.labels("output")
         self.guard_actions = Counter(
             "tutela_guard_verdicts",
             "Non-allow guard verdicts and guard errors",
