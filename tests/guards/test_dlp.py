@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tutela.errors import ErrorKind
 from tutela.guard import RequestGuard, ResponseGuard
-from tutela.guards.dlp import DlpGuard, pointer, request_texts
+from tutela.guards.dlp import DlpGuard, _scan_parts, pointer, request_texts
 from tutela.pipeline import Pipeline
 from tutela.policy import DlpSettings, parse_policy
 from tutela.testing.asgi import call
@@ -499,3 +503,42 @@ async def test_guard_cost_on_a_typical_prompt_is_small() -> None:
             await dlp.check_request(ex)
         runs.append((time.perf_counter() - start) / 200)
     assert min(runs) < 0.002  # generous for slow CI; measured ~25 µs on the dev VM
+
+
+FRAGMENTS = [
+    "alice@example.com",
+    "4111 1111 1111 1111",
+    "SSN 123-45-6789",
+    "call +1 415 555 0132",
+    "AKIAIOSFODNN7EXAMPLE",
+    "10.0.0.12",
+    "Dr. Jane Smith",
+    "phone:",
+    "card",
+    "\n",
+    " ",
+    "order 1234-5678",
+    "DE89 3704 0044 0532 0130 00",
+    "password=hunter2secret",
+    "the",
+    ".",
+]
+
+
+@given(
+    parts=st.lists(
+        st.lists(st.sampled_from(FRAGMENTS), max_size=8).map(" ".join), min_size=2, max_size=5
+    )
+)
+@hsettings(max_examples=150, deadline=None)
+def test_one_pass_over_all_parts_finds_what_part_by_part_scans_find(parts: list[str]) -> None:
+    scanner = _shared_guard().scanner
+    keyed = [((("messages", i, "content")), text) for i, text in enumerate(parts)]
+    joined = {(path, tuple(spans)) for path, _text, spans in _scan_parts(scanner, keyed)}
+    separate = {(path, tuple(scanner.scan(text))) for path, text in keyed if scanner.scan(text)}
+    assert joined == separate
+
+
+@functools.cache
+def _shared_guard() -> DlpGuard:
+    return guard()
