@@ -139,7 +139,6 @@ class Pipeline:
                 return verdict, message
             if verdict.action is Action.TRANSFORM and verdict.body is not None:
                 message = verdict.body
-                exchange.scratch["response_changed"] = True
         return None, message
 
     def check_event(self, exchange: Exchange, event: StreamEvent) -> tuple[Verdict | None, bytes]:

@@ -182,6 +182,7 @@ def test_connection_reset_before_response(gateway: GatewayProcess, standin: Stan
     with pytest.raises(anthropic.InternalServerError) as info:
         sdk(gateway).messages.create(model=MODEL, max_tokens=20, messages=PROMPT)
     assert info.value.status_code == 502
+    assert str(standin.port) not in str(info.value.body)  # upstream address stays in the log
     assert usage_row(gateway, request_id_of(info.value))[:2] == (502, "upstream_error")
 
 

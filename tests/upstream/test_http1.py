@@ -87,3 +87,24 @@ async def test_header_and_target_injection_is_refused(path: str, headers: dict[s
 def test_only_http_urls() -> None:
     with pytest.raises(ValueError):
         Http1Pool("ftp://example.test", max_connections=1, connect_timeout=1)
+
+
+def test_relayed_headers_keep_anthropic_ones_but_withhold_the_organisation() -> None:
+    from tutela.upstream.base import relayed_headers
+
+    relayed = dict(
+        relayed_headers(
+            [
+                ("Request-Id", "req_1"),
+                ("anthropic-ratelimit-requests-remaining", "9"),
+                ("anthropic-organization-id", "org-secret"),
+                ("Set-Cookie", "x=y"),
+                ("Content-Type", "application/json"),
+            ]
+        )
+    )
+    assert relayed == {
+        b"request-id": b"req_1",
+        b"anthropic-ratelimit-requests-remaining": b"9",
+        b"content-type": b"application/json",
+    }

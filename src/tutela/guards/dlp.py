@@ -38,11 +38,10 @@ from tutela.detectors import CustomDetector, KeywordList, Scanner, ScannerConfig
 from tutela.guard import OnError
 from tutela.policy import DlpSettings
 from tutela.redaction import StreamRestorer, Vault, apply_policy, resolve_action
-from tutela.types import DataProtectionSummary, Exchange, Finding, StreamEvent, Verdict
+from tutela.types import ALLOW, DataProtectionSummary, Exchange, Finding, StreamEvent, Verdict
 
 log = logging.getLogger("tutela.dlp")
 
-ALLOW = Verdict.allow()
 _SCRATCH = "dlp"
 _SCANNED_ENDPOINTS = frozenset({"messages", "count_tokens"})
 # Joins a request's text parts for one scan. The newline ends any context window (context

@@ -14,9 +14,7 @@ from typing import Any
 from tutela.errors import ErrorKind
 from tutela.guard import OnError
 from tutela.policy import LimitsSettings
-from tutela.types import Exchange, Finding, Verdict
-
-ALLOW = Verdict.allow()
+from tutela.types import ALLOW, Exchange, Finding, Verdict
 
 
 def _invalid(reason: str) -> Verdict:

@@ -16,9 +16,8 @@ from tutela.counters import Counters, Limit
 from tutela.errors import ErrorKind
 from tutela.guard import OnError, StreamEvent
 from tutela.policy import RateLimit, RateLimitSettings
-from tutela.types import Exchange, Finding, Usage, Verdict
+from tutela.types import ALLOW, Exchange, Finding, Usage, Verdict
 
-ALLOW = Verdict.allow()
 _SCRATCH = "rate_limits"
 
 

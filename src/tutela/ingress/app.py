@@ -113,7 +113,7 @@ class GatewayApp:
             )
             self.gateway.finish(exchange)  # probes of unknown paths are audited too
             return
-        state = _Relay(exchange)
+        state = _Relay()
         active = self.gateway.metrics.active
         active.inc()
         watcher = asyncio.get_running_loop().create_task(self._watch_disconnect(receive, state))
@@ -437,7 +437,7 @@ class _Relay:
 
     __slots__ = ("body_read", "disconnected", "done", "handler", "started")
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self) -> None:
         self.body_read = asyncio.Event()
         self.disconnected = False
         self.done = False

@@ -107,8 +107,13 @@ class AnthropicUpstream:
                     )
                     await asyncio.sleep(self._backoff(attempt, None) or 0)
                     continue
+                # The detail (host, port, cause) goes to the log, not to API clients.
+                log.error(
+                    "upstream connection failed",
+                    extra={"upstream": self.name, "error": str(exc), "attempt": attempt},
+                )
                 raise UpstreamError(
-                    ErrorKind.BAD_GATEWAY, f"upstream {self.name!r} connection failed ({exc})"
+                    ErrorKind.BAD_GATEWAY, f"upstream {self.name!r} connection failed"
                 ) from None
 
             status = response.status
@@ -146,9 +151,12 @@ class AnthropicUpstream:
                 ) from None
             except UpstreamConnectionError as exc:
                 response.abort()
+                log.error(
+                    "upstream connection failed while reading",
+                    extra={"upstream": self.name, "error": str(exc)},
+                )
                 raise UpstreamError(
-                    ErrorKind.BAD_GATEWAY,
-                    f"upstream {self.name!r} connection failed while reading ({exc})",
+                    ErrorKind.BAD_GATEWAY, f"upstream {self.name!r} connection failed while reading"
                 ) from None
             return UpstreamResponse(status=status, headers=relayed, body=body)
 

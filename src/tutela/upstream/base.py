@@ -9,6 +9,8 @@ from typing import Any, Protocol
 # Response headers worth relaying to API clients; everything else is hop-by-hop or ours.
 RELAYED_PREFIXES = ("anthropic-",)
 RELAYED_HEADERS = frozenset({"request-id", "retry-after", "x-should-retry", "content-type"})
+# Which upstream account serves a workspace is the operator's business, not the client's.
+WITHHELD_HEADERS = frozenset({"anthropic-organization-id"})
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,6 +57,8 @@ def relayed_headers(items: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     out = []
     for name, value in items:
         lower = name.lower()
+        if lower in WITHHELD_HEADERS:
+            continue
         if lower in RELAYED_HEADERS or lower.startswith(RELAYED_PREFIXES):
             out.append((lower.encode("latin-1"), value.encode("latin-1")))
     return out
