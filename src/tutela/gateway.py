@@ -13,6 +13,7 @@ import time
 
 from tutela.audit.chain import Signer
 from tutela.audit.events import GuardFinding, request_event
+from tutela.audit.export.base import Exporter
 from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
@@ -38,13 +39,16 @@ class Gateway:
         self.metrics = Metrics()
         self.writer: AuditWriter | None = None
         self.signer: Signer | None = None
+        self.exporters: list[Exporter] = []
         self._started = False
         self._stopped = False
         self._lock = asyncio.Lock()
         self.access_log = AccessLog() if policy.logging.access_log else None
         self._log_flusher: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, exporters: bool = True) -> None:
+        """Start background work. ``exporters``: also deliver to SIEM sinks (one process
+        of a multi-worker gateway does this)."""
         async with self._lock:
             if self._started:
                 return
@@ -60,6 +64,12 @@ class Gateway:
                 touched=self.authenticator.take_touched,
             )
             self.writer.start()
+            if exporters:
+                from tutela.audit.export import build_exporters
+
+                self.exporters = build_exporters(self.policy, self.store, self.metrics)
+                for exporter in self.exporters:
+                    exporter.start()
             if self.access_log is not None:
                 self._log_flusher = asyncio.get_running_loop().create_task(self._flush_logs())
             self._started = True
@@ -76,6 +86,8 @@ class Gateway:
                 await self.counters.close()
             if self.writer is not None:
                 await self.writer.close()
+            for exporter in self.exporters:
+                await exporter.close(drain_for=5.0)
             if self._log_flusher is not None:
                 self._log_flusher.cancel()
             if self.access_log is not None:
