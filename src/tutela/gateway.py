@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
+
+import orjson
 
 from tutela.audit.chain import Signer
+from tutela.audit.content import ContentVault
 from tutela.audit.events import GuardFinding, request_event
 from tutela.audit.export.base import Exporter
 from tutela.audit.writer import AuditUnavailable, AuditWriter
@@ -40,6 +44,10 @@ class Gateway:
         self.writer: AuditWriter | None = None
         self.signer: Signer | None = None
         self.exporters: list[Exporter] = []
+        self.content: ContentVault | None = None
+        self._content_workspaces = frozenset(
+            name for name, ws in policy.workspaces.items() if ws.content_logging
+        )
         self._started = False
         self._stopped = False
         self._lock = asyncio.Lock()
@@ -56,6 +64,8 @@ class Gateway:
             self.signer = await asyncio.to_thread(
                 Signer.load, env=audit.signing_key_env, path=audit.key_path(self.store.url)
             )
+            if self._content_workspaces:  # fails at start, never silently per request
+                self.content = ContentVault.from_env(self.store, audit.content_master_key_env)
             self.writer = AuditWriter(
                 self.store,
                 signer=self.signer,
@@ -121,6 +131,23 @@ class Gateway:
     def upstream_for(self, principal: Principal) -> Upstream:
         return self.upstreams[self.policy.upstream_for(principal.workspace)]
 
+    def logs_content(self, principal: Principal) -> bool:
+        return self.content is not None and principal.workspace in self._content_workspaces
+
+    def _seal_content(self, exchange: Exchange) -> tuple[dict[str, Any] | None, str]:
+        """The encrypted content row of an exchange whose workspace logs content."""
+        principal = exchange.principal
+        if self.content is None or principal is None or not exchange.scratch.get("log_content"):
+            return None, ""
+        response = b"".join(exchange.scratch.get("content_response", ()))
+        plaintext = orjson.dumps(
+            {
+                "request": exchange.raw_body.decode("utf-8", "replace"),
+                "response": response.decode("utf-8", "replace"),
+            }
+        )
+        return self.content.content_row(principal.workspace_id, exchange.request_id, plaintext)
+
     async def settle(self, exchange: Exchange) -> None:
         """Settle the exchange and, when responses are durable (the default), wait until
         its audit event is committed: called just before the response is released."""
@@ -154,6 +181,7 @@ class Gateway:
         principal = exchange.principal
         usage = exchange.usage
         event = request_event(exchange, duration_ms)
+        content_row, event.content_sha256 = self._seal_content(exchange)
         writer = self.writer
         future: asyncio.Future[int] | None = None
         if writer is not None:
@@ -190,6 +218,7 @@ class Gateway:
                     "cache_read_input_tokens": usage.cache_read_input_tokens,
                     "duration_ms": duration_ms,
                 },
+                content=content_row,
             )
             self.metrics.audit_backlog.set(writer.backlog)
         metrics = self.metrics
