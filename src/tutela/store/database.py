@@ -394,6 +394,13 @@ class Store:
             self.write_batch(rows, (), {})
         return len(rows)
 
+    def purge_audit_through(self, seq: int) -> int:
+        """Delete audit records up to ``seq`` (a retention purge; the caller records it)."""
+        table = schema.audit_events
+        with self.engine.begin() as connection:
+            result = connection.execute(table.delete().where(table.c.seq <= seq))
+            return int(result.rowcount or 0)
+
     def legacy_max_seq(self) -> int:
         """The last record written before the chain existed (0: none)."""
         table = schema.audit_events
