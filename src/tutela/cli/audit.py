@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -63,6 +64,26 @@ def _trusted(policy: Any, store: Any, extra: tuple[str, ...]) -> Any:
         fail(str(exc))
 
 
+def _progress(stack: contextlib.ExitStack, label: str, total: int) -> Any:
+    """A progress bar on stderr when it is a terminal (records done of ``total``)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = stack.enter_context(
+        Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
+    task = bar.add_task(label, total=total)
+    return lambda n: bar.advance(task, n)
+
+
 @audit.command("verify")
 @click.option("--from", "from_seq", type=int, default=None, help="First record to verify.")
 @click.option("--to", "to_seq", type=int, default=None, help="Last record to verify.")
@@ -88,7 +109,14 @@ def verify(
 
     policy, store = load(config, db)
     trusted = _trusted(policy, store, public_keys)
-    report = verify_store(store, trusted, from_seq=from_seq, to_seq=to_seq)
+    with contextlib.ExitStack() as stack:
+        report = verify_store(
+            store,
+            trusted,
+            from_seq=from_seq,
+            to_seq=to_seq,
+            progress=_progress(stack, "verifying", store.chain_head()[0]),
+        )
     problem = report.problems[0] if report.problems else None
     if as_json:
         click.echo(
