@@ -1,0 +1,179 @@
+"""Text normalisation before injection detection: what the model and rules actually read.
+
+Attackers hide instructions from humans and filters with invisible characters (zero-width,
+bidi controls, Unicode tag characters that smuggle ASCII), lookalike letters from other
+scripts, compatibility forms (fullwidth, mathematical alphanumerics) and encodings
+(base64, hex). ``normalise`` undoes each of these and *counts* what it undid, because the
+hiding is itself evidence. Tag-character runs and decoded payloads are returned as extra
+texts to scan. The common case (plain ASCII, no long encoded runs) costs one ``isascii``
+check and two regex searches.
+
+This module never logs and never keeps text beyond the call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Normalised", "normalise"]
+
+# Zero-width and other format characters that render as nothing.
+_ZERO_WIDTH = frozenset(
+    "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f\u115f\u1160\u3164"
+)
+# Bidirectional controls: reorder what a human sees against what a model reads.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
+_FLAG = "\U0001f3f4"
+_VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+# Lookalikes folded to Latin inside words that also hold Latin letters (mixed script).
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+        "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "А": "A", "В": "B", "Е": "E",
+        "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X",
+        "І": "I", "Ј": "J", "Ѕ": "S", "У": "Y",
+        # Greek
+        "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+        "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K",
+        "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ζ": "Z",
+    }
+)  # fmt: skip
+_LOOKALIKE = frozenset(k for k in _HOMOGLYPHS if isinstance(k, int))
+_WORD = re.compile(r"\w+")
+
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x|%|0x)?[0-9A-Fa-f]{2}[ :]?){12,}(?![0-9A-Fa-f])")
+_MAX_DECODED = 8  # payloads per text: bounds the work an input full of base64 can cause
+_MAX_PAYLOAD = 4096
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Normalised:
+    """The text as a model should read it, what was hidden in it, and counts of the hiding."""
+
+    text: str
+    payloads: tuple[str, ...] = ()
+    zero_width: int = 0
+    bidi: int = 0
+    tags: int = 0
+    homoglyphs: int = 0
+    encoded: int = 0
+
+    @property
+    def invisible(self) -> int:
+        return self.zero_width + self.bidi + self.tags
+
+
+def _printable_text(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 8:
+        return None
+    letters = sum(c.isalpha() or c == " " for c in text)
+    if letters < 0.7 * len(text) or " " not in text:
+        return None  # binary, a key, an id: not words
+    return text
+
+
+def _decode_base64(token: str) -> str | None:
+    if len(token) % 4 == 1:
+        return None
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _printable_text(raw)
+
+
+def _decode_hex(token: str) -> str | None:
+    digits = re.sub(r"\\x|%|0x|[ :]", "", token)
+    if len(digits) % 2:
+        digits = digits[:-1]
+    try:
+        return _printable_text(bytes.fromhex(digits))
+    except ValueError:
+        return None
+
+
+def _decode_payloads(text: str) -> list[str]:
+    found: list[str] = []
+    for match in _BASE64.finditer(text):
+        token = match.group()
+        if token.isalpha() or token.isdigit():
+            continue  # a long word or number, not base64
+        decoded = _decode_base64(token[:_MAX_PAYLOAD])
+        if decoded is not None:
+            found.append(decoded)
+            if len(found) >= _MAX_DECODED:
+                return found
+    for match in _HEX.finditer(text):
+        decoded = _decode_hex(match.group()[: _MAX_PAYLOAD * 2])
+        if decoded is not None:
+            found.append(decoded)
+            if len(found) >= _MAX_DECODED:
+                break
+    return found
+
+
+def _fold_word(match: re.Match[str]) -> str:
+    word = match.group()
+    if any(ord(c) in _LOOKALIKE for c in word) and any("a" <= c.lower() <= "z" for c in word):
+        return word.translate(_HOMOGLYPHS)
+    return word
+
+
+def normalise(text: str) -> Normalised:
+    """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
+    zero_width = bidi = tags = homoglyphs = 0
+    tag_text: list[str] = []
+    if not text.isascii():
+        kept: list[str] = []
+        in_flag = False  # subdivision flags (England, Scotland) are spelled in tag characters
+        previous = ""
+        for char in text:
+            code = ord(char)
+            if _TAG_FIRST <= code <= _TAG_LAST:
+                if not in_flag:
+                    tags += 1
+                    if 0xE0020 <= code <= 0xE007E:
+                        tag_text.append(chr(code - 0xE0000))
+                continue
+            in_flag = char == _FLAG
+            if char in _ZERO_WIDTH:
+                if previous.isascii() and previous.isalnum():
+                    zero_width += 1  # inside or after a Latin word: hiding, not emoji or script
+            elif char in _BIDI:
+                bidi += 1
+            else:
+                kept.append(char)
+                previous = char
+        text = _VARIATION.sub("", "".join(kept))
+        text = unicodedata.normalize("NFKC", text)
+        if not text.isascii():
+            folded = _WORD.sub(_fold_word, text)
+            if folded != text:
+                homoglyphs = sum(a != b for a, b in zip(folded, text, strict=True))
+                text = folded
+    payloads = _decode_payloads(text)
+    if tag_text:
+        payloads.insert(0, "".join(tag_text))
+    return Normalised(
+        text=text,
+        payloads=tuple(payloads),
+        zero_width=zero_width,
+        bidi=bidi,
+        tags=tags,
+        homoglyphs=homoglyphs,
+        encoded=len(payloads) - (1 if tag_text else 0),
+    )

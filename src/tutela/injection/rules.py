@@ -1,0 +1,136 @@
+"""Rules for well-known injection families, matched on normalised, lower-cased text.
+
+Each rule has a stable id (``inj.<family>``) and a score: how sure a match alone makes us.
+Patterns are deliberately phrase-shaped (a verb *and* its object, "ignore ... previous
+instructions", not the word "ignore"), because benign text is full of trigger words. The
+obfuscation families (``inj.invisible``, ``inj.encoded``, ``inj.homoglyph``) are decided
+by the detector from what normalisation undid, not by a pattern here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["RULES", "Rule", "RuleHit", "match_rules"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    pattern: re.Pattern[str]
+    score: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleHit:
+    """A rule that matched: its id, score and where (in the normalised text), never the text."""
+
+    id: str
+    score: float
+    start: int
+    end: int
+
+
+_W = r"(?:[\w'-]+\s+)"
+_VERB_IGNORE = r"(?:ignore|disregard|forget|skip|override|bypass|overlook|abandon|neglect|discard)"
+_WHICH = r"(?:previous|prior|above|earlier|preceding|original|initial|system|all|any|every|your|the|these|those|old)"
+_ORDERS = (
+    r"(?:instructions?|prompts?|rules|directions?|guidelines|directives?|commands?|"
+    r"programming|constraints|restrictions|guardrails|policies|safeguards|filters)"
+)
+_MODES = (
+    r"(?:admin|administrator|developer|dev|debug|god|root|sudo|dan|jailbreak|jailbroken|"
+    r"unrestricted|unfiltered|uncensored|maintenance|superuser|super user|evil|chaos)"
+)
+_REVEAL = (
+    r"(?:reveal|print|show|repeat|output|display|tell me|give me|write out|write down|leak|"
+    r"dump|recite|spell out|share|copy|paste|return|list|what (?:is|are|was|were))"
+)
+_HIDDEN = (
+    r"(?:system prompt|system message|initial prompt|initial instructions|hidden prompt|"
+    r"hidden instructions|secret instructions|original instructions|original prompt|"
+    r"pre-?prompt|developer (?:message|prompt|instructions)|instructions you were given|"
+    r"access code|password you were given)"
+)
+
+
+def _rule(rule_id: str, score: float, pattern: str) -> Rule:
+    return Rule(id=rule_id, pattern=re.compile(pattern, re.MULTILINE), score=score)
+
+
+RULES: tuple[Rule, ...] = (
+    # Instruction override: "ignore all previous instructions", "disregard the rules above".
+    _rule(
+        "inj.override",
+        0.92,
+        rf"\b{_VERB_IGNORE}\s+{_W}{{0,3}}?{_WHICH}\s+{_W}{{0,2}}?{_ORDERS}\b",
+    ),
+    _rule("inj.override", 0.7, rf"\b(?:new|updated|real|actual|true) {_ORDERS}\s*:"),
+    _rule("inj.override", 0.75, rf"\b(?:do not|don't|never) (?:follow|obey) (?:the|your|any) {_W}{{0,2}}?{_ORDERS}\b"),
+    _rule("inj.override", 0.8, r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b"),
+    # Role or mode switch: "you are now in admin mode", "enable developer mode", DAN.
+    _rule(
+        "inj.role_switch",
+        0.9,
+        rf"\b(?:you are now|you're now|you are in|enter|entering|switch to|switching to|"
+        rf"activate|enable|enabling|now in|go into|operating in)\s+(?:the\s+|an?\s+)?"
+        rf"{_W}?{_MODES}\s+mode\b",
+    ),
+    _rule("inj.role_switch", 0.85, r"\b(?:do anything now|stay in character|jailbroken|jailbreak mode)\b"),
+    _rule(
+        "inj.role_switch",
+        0.85,
+        r"\b(?:act|behave|respond|answer) as (?:an? |if you (?:were|are) (?:an? )?)?"
+        r"(?:unrestricted|unfiltered|uncensored|evil|jailbroken|amoral|unethical)\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.85,
+        r"\b(?:pretend|imagine|assume) (?:that )?you (?:have no|are not bound by|don't have|"
+        r"do not have|are free (?:of|from)) (?:any )?(?:restrictions|rules|limits|guidelines|filters)",
+    ),
+    _rule("inj.role_switch", 0.6, r"\byou are (?:now|no longer) (?:a|an|the|my|in|free|bound|restricted)\b"),
+    # System-prompt extraction: "repeat your system prompt", "print everything above".
+    _rule("inj.prompt_extraction", 0.9, rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b"),
+    _rule(
+        "inj.prompt_extraction",
+        0.85,
+        rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:everything|all(?: the)? text|the text|the words|all words|"
+        r"all instructions|your instructions|your prompt|your rules)\s+(?:above|before|prior|so far|"
+        r"verbatim|word for word)\b",
+    ),
+    _rule("inj.prompt_extraction", 0.8, r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b"),
+    # Delimiter and chat-template spoofing.
+    _rule(
+        "inj.template_spoof",
+        0.9,
+        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
+        r"end_header_id|begin_of_text|end|im_sep)\|>|\[/?inst\]|<<\s*/?sys\s*>>",
+    ),
+    _rule(
+        "inj.template_spoof",
+        0.8,
+        r"</?(?:system|system_prompt|sys|instructions?|admin|developer)>|"
+        r"</(?:document|documents|tool_result|search_result|untrusted[\w-]*|context|data|user_input)>",
+    ),
+    _rule("inj.template_spoof", 0.65, r"^\s*(?:human|assistant|system|user)\s*:\s*\S"),
+    _rule(
+        "inj.template_spoof",
+        0.75,
+        r"^\s*(?:#{2,}|\[|\*\*)\s*(?:system|admin(?:istrator)?|new instructions?|instructions?|"
+        r"developer)\s*(?:message|note|override|prompt)?\s*(?:\]|\*\*)?\s*:?\s*$|"
+        r"^\s*\[(?:system|admin(?:istrator)?)(?: message| note| override)?\]",
+    ),
+)
+
+
+def match_rules(text: str) -> list[RuleHit]:
+    """Every rule hit in ``text`` (already normalised); lower-cases it first."""
+    lowered = text.lower()
+    hits: list[RuleHit] = []
+    for rule in RULES:
+        match = rule.pattern.search(lowered)
+        if match is not None:
+            hits.append(RuleHit(id=rule.id, score=rule.score, start=match.start(), end=match.end()))
+    return hits
