@@ -22,6 +22,7 @@ evaluation can hold a source out completely.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -126,9 +127,11 @@ class Example:
     weight: float
 
 
+@functools.lru_cache(maxsize=None)
 def _window_examples(
     text: str, label: int, weight: float, attack: tuple[int, int] | None = None
 ) -> list[Example]:
+    """The windows of one text (memoised: the evaluation refits on overlapping sets)."""
     if attack is None:
         toks = tokens(normalise(text).text)
         marks = [label] * len(toks)

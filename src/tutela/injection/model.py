@@ -11,13 +11,15 @@ from __future__ import annotations
 import functools
 import gzip
 import json
+import itertools
 import math
+import operator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tutela.injection.features import token_features, tokens, windows
+from tutela.injection.features import tokens, windows
 
 __all__ = ["Model", "shipped_model"]
 
@@ -53,12 +55,13 @@ class Model:
         toks = tokens(text)
         if not toks:
             return self.bias
+        # Per-token weight (its unigram plus the bigram ending at it), summed in C-level
+        # maps; equals summing ``token_features`` one by one, which training uses.
         get = self.weights.get
-        prefix = [0.0]
-        total = 0.0
-        for features in token_features(toks):
-            total += get(features[0], 0.0) + get(features[1], 0.0)
-            prefix.append(total)
+        zero = itertools.repeat(0.0)
+        unigrams = map(get, toks, zero)
+        bigrams = map(get, map(" ".join, zip(itertools.chain(("<s>",), toks), toks)), zero)
+        prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
         best = -math.inf
         for start, end in windows(len(toks)):
             value = (prefix[end] - prefix[start]) / math.sqrt(end - start)

@@ -49,8 +49,10 @@ _HOMOGLYPHS = str.maketrans(
 _LOOKALIKE = frozenset(k for k in _HOMOGLYPHS if isinstance(k, int))
 _WORD = re.compile(r"\w+")
 
-_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x|%|0x)?[0-9A-Fa-f]{2}[ :]?){12,}(?![0-9A-Fa-f])")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+_HEX = re.compile(r"(?:(?:\\x|%|0x)?[0-9A-Fa-f]{2}){12,}")
+_SPACED_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}[ :]){11,}[0-9A-Fa-f]{2}")
+_EDGES = "\"'`()[]{}<>.,;:!?*"
 _MAX_DECODED = 8  # payloads per text: bounds the work an input full of base64 can cause
 _MAX_PAYLOAD = 4096
 
@@ -107,18 +109,20 @@ def _decode_hex(token: str) -> str | None:
 
 
 def _decode_payloads(text: str) -> list[str]:
+    """Base64 and hex runs that decode to words. Splits on whitespace first: a regex search
+    over the whole text costs a try at every position, a split costs one pass."""
     found: list[str] = []
-    for match in _BASE64.finditer(text):
-        token = match.group()
-        if token.isalpha() or token.isdigit():
-            continue  # a long word or number, not base64
-        decoded = _decode_base64(token[:_MAX_PAYLOAD])
-        if decoded is not None:
-            found.append(decoded)
-            if len(found) >= _MAX_DECODED:
-                return found
-    for match in _HEX.finditer(text):
-        decoded = _decode_hex(match.group()[: _MAX_PAYLOAD * 2])
+    words = text.split()
+    candidates = [t.strip(_EDGES) for t in words if len(t) >= 20]
+    if list(map(len, words)).count(2) >= 12:  # maybe hex bytes written with spaces
+        candidates += [m.group() for m in _SPACED_HEX.finditer(text)]
+    for token in candidates:
+        if _HEX.fullmatch(token) or _SPACED_HEX.fullmatch(token):
+            decoded = _decode_hex(token[: _MAX_PAYLOAD * 2])
+        elif _BASE64.fullmatch(token) and not (token.isalpha() or token.isdigit()):
+            decoded = _decode_base64(token[:_MAX_PAYLOAD])
+        else:
+            continue
         if decoded is not None:
             found.append(decoded)
             if len(found) >= _MAX_DECODED:

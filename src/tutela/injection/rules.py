@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["RULES", "Rule", "RuleHit", "match_rules"]
 
@@ -20,6 +21,7 @@ class Rule:
     id: str
     pattern: re.Pattern[str]
     score: float
+    needles: tuple[str, ...]  # the pattern cannot match unless one of these is in the text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,8 +57,13 @@ _HIDDEN = (
 )
 
 
-def _rule(rule_id: str, score: float, pattern: str) -> Rule:
-    return Rule(id=rule_id, pattern=re.compile(pattern, re.MULTILINE), score=score)
+def _rule(rule_id: str, score: float, needles: str, pattern: str) -> Rule:
+    return Rule(
+        id=rule_id,
+        pattern=re.compile(pattern, re.MULTILINE),
+        score=score,
+        needles=tuple(needles.split()),
+    )
 
 
 RULES: tuple[Rule, ...] = (
@@ -64,60 +71,108 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "inj.override",
         0.92,
+        "ignor disregard forget skip overrid bypass overlook abandon neglect discard",
         rf"\b{_VERB_IGNORE}\s+{_W}{{0,3}}?{_WHICH}\s+{_W}{{0,2}}?{_ORDERS}\b",
     ),
-    _rule("inj.override", 0.7, rf"\b(?:new|updated|real|actual|true) {_ORDERS}\s*:"),
-    _rule("inj.override", 0.75, rf"\b(?:do not|don't|never) (?:follow|obey) (?:the|your|any) {_W}{{0,2}}?{_ORDERS}\b"),
-    _rule("inj.override", 0.8, r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b"),
+    _rule(
+        "inj.override",
+        0.7,
+        "instruction prompt rule direction guideline directive command programming constraint restriction guardrail polic safeguard filter",
+        rf"\b(?:new|updated|real|actual|true) {_ORDERS}\s*:",
+    ),
+    _rule(
+        "inj.override",
+        0.75,
+        "follow obey",
+        rf"\b(?:do not|don't|never) (?:follow|obey) (?:the|your|any) {_W}{{0,2}}?{_ORDERS}\b",
+    ),
+    _rule(
+        "inj.override",
+        0.8,
+        "instead rather",
+        r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b",
+    ),
     # Role or mode switch: "you are now in admin mode", "enable developer mode", DAN.
     _rule(
         "inj.role_switch",
         0.9,
+        " mode",
         rf"\b(?:you are now|you're now|you are in|enter|entering|switch to|switching to|"
         rf"activate|enable|enabling|now in|go into|operating in)\s+(?:the\s+|an?\s+)?"
         rf"{_W}?{_MODES}\s+mode\b",
     ),
-    _rule("inj.role_switch", 0.85, r"\b(?:do anything now|stay in character|jailbroken|jailbreak mode)\b"),
     _rule(
         "inj.role_switch",
         0.85,
+        "anything character jailbr",
+        r"\b(?:do anything now|stay in character|jailbroken|jailbreak mode)\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.85,
+        " as ",
         r"\b(?:act|behave|respond|answer) as (?:an? |if you (?:were|are) (?:an? )?)?"
         r"(?:unrestricted|unfiltered|uncensored|evil|jailbroken|amoral|unethical)\b",
     ),
     _rule(
         "inj.role_switch",
         0.85,
+        "pretend imagine assume",
         r"\b(?:pretend|imagine|assume) (?:that )?you (?:have no|are not bound by|don't have|"
         r"do not have|are free (?:of|from)) (?:any )?(?:restrictions|rules|limits|guidelines|filters)",
     ),
-    _rule("inj.role_switch", 0.6, r"\byou are (?:now|no longer) (?:a|an|the|my|in|free|bound|restricted)\b"),
+    _rule(
+        "inj.role_switch",
+        0.6,
+        "you are ",
+        r"\byou are (?:now|no longer) (?:a|an|the|my|in|free|bound|restricted)\b",
+    ),
     # System-prompt extraction: "repeat your system prompt", "print everything above".
-    _rule("inj.prompt_extraction", 0.9, rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b"),
+    _rule(
+        "inj.prompt_extraction",
+        0.9,
+        "prompt instruction message code password",
+        rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b",
+    ),
     _rule(
         "inj.prompt_extraction",
         0.85,
+        "above before prior so far verbatim word for",
         rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:everything|all(?: the)? text|the text|the words|all words|"
         r"all instructions|your instructions|your prompt|your rules)\s+(?:above|before|prior|so far|"
         r"verbatim|word for word)\b",
     ),
-    _rule("inj.prompt_extraction", 0.8, r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b"),
+    _rule(
+        "inj.prompt_extraction",
+        0.8,
+        "your ",
+        r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b",
+    ),
     # Delimiter and chat-template spoofing.
     _rule(
         "inj.template_spoof",
         0.9,
+        "<| inst] sys",
         r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
         r"end_header_id|begin_of_text|end|im_sep)\|>|\[/?inst\]|<<\s*/?sys\s*>>",
     ),
     _rule(
         "inj.template_spoof",
         0.8,
+        "</ <sys <ins <adm <dev",
         r"</?(?:system|system_prompt|sys|instructions?|admin|developer)>|"
         r"</(?:document|documents|tool_result|search_result|untrusted[\w-]*|context|data|user_input)>",
     ),
-    _rule("inj.template_spoof", 0.65, r"^\s*(?:human|assistant|system|user)\s*:\s*\S"),
+    _rule(
+        "inj.template_spoof",
+        0.65,
+        "human assistant system user",
+        r"^\s*(?:human|assistant|system|user)\s*:\s*\S",
+    ),
     _rule(
         "inj.template_spoof",
         0.75,
+        "system admin instruction developer",
         r"^\s*(?:#{2,}|\[|\*\*)\s*(?:system|admin(?:istrator)?|new instructions?|instructions?|"
         r"developer)\s*(?:message|note|override|prompt)?\s*(?:\]|\*\*)?\s*:?\s*$|"
         r"^\s*\[(?:system|admin(?:istrator)?)(?: message| note| override)?\]",
@@ -125,11 +180,62 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+class _Prefilter:
+    """Which rules can match: one Hyperscan pass when available, else substring needles.
+
+    Hyperscan runs each pattern in ASCII mode with ``\\w`` widened to any non-ASCII byte,
+    so it reports a superset of the rules Python ``re`` would match; Python confirms each
+    reported rule and finds where. Without Hyperscan (no wheel for the platform), a rule's
+    regex runs only when one of its needles is in the text.
+    """
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self.database: Any = None
+        try:
+            import hyperscan
+
+            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            expressions = [
+                r.pattern.pattern.replace(r"[\w", r"[\w\x80-\xff")
+                .replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
+                .encode()
+                for r in rules
+            ]
+            flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
+            database.compile(
+                expressions=expressions,
+                ids=list(range(len(rules))),
+                elements=len(rules),
+                flags=[flags] * len(rules),
+            )
+            self.database = database
+        except Exception:  # noqa: S110 - no Hyperscan: the needle prefilter is exact, only slower
+            self.database = None
+
+    def candidates(self, lowered: str) -> list[Rule]:
+        if self.database is None:
+            return [r for r in self.rules if any(n in lowered for n in r.needles)]
+        found: list[int] = []
+
+        def on_match(index: int, _start: int, _end: int, _flags: int, _ctx: Any) -> None:
+            found.append(index)
+
+        self.database.scan(lowered.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+        return [self.rules[i] for i in sorted(found)]
+
+
+_prefilter: _Prefilter | None = None
+
+
 def match_rules(text: str) -> list[RuleHit]:
     """Every rule hit in ``text`` (already normalised); lower-cases it first."""
+    global _prefilter
+    if _prefilter is None:
+        _prefilter = _Prefilter(RULES)
     lowered = text.lower()
     hits: list[RuleHit] = []
-    for rule in RULES:
+    for rule in _prefilter.candidates(lowered):
         match = rule.pattern.search(lowered)
         if match is not None:
             hits.append(RuleHit(id=rule.id, score=rule.score, start=match.start(), end=match.end()))
