@@ -157,7 +157,7 @@ def htmls(count: int = 400) -> Iterator[Doc]:
             parser = _TextOnly()
             try:
                 parser.feed(text)
-            except Exception:  # noqa: S112 - a malformed page is just skipped
+            except Exception:
                 continue
             for piece in _chunks(re.sub(r"[ \t]+", " ", "".join(parser.parts)), 2):
                 yield Doc(piece, "html", str(path))
@@ -303,8 +303,11 @@ def trigger_benign(seed: int = 8) -> list[str]:
     out = list(TRIGGER_BENIGN)
     for template in TRIGGER_TEMPLATES:
         for tool in TRIGGER_SLOTS["tool"]:
-            out.append(template.format(tool=tool, thing=random.Random(seed + len(out)).choice(
-                TRIGGER_SLOTS["thing"])))
+            out.append(
+                template.format(
+                    tool=tool, thing=random.Random(seed + len(out)).choice(TRIGGER_SLOTS["thing"])
+                )
+            )
     return out
 
 

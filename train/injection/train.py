@@ -127,7 +127,7 @@ class Example:
     weight: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _window_examples(
     text: str, label: int, weight: float, attack: tuple[int, int] | None = None
 ) -> list[Example]:
@@ -196,7 +196,12 @@ def examples(
 
 
 def fit(
-    train: list[Example], *, c: float = 0.5, min_df: int = 2, balance: float = 1.0, prune: float = 0.02
+    train: list[Example],
+    *,
+    c: float = 0.5,
+    min_df: int = 2,
+    balance: float = 1.0,
+    prune: float = 0.02,
 ) -> Model:
     import numpy as np
     from scipy.sparse import csr_matrix
@@ -227,9 +232,7 @@ def fit(
     clf = LogisticRegression(C=c, max_iter=3000, solver="liblinear")
     clf.fit(x, y, sample_weight=w)
     names = list(vocab)
-    weights = {
-        names[j]: round(float(v), 4) for j, v in enumerate(clf.coef_[0]) if abs(v) >= prune
-    }
+    weights = {names[j]: round(float(v), 4) for j, v in enumerate(clf.coef_[0]) if abs(v) >= prune}
     return Model(weights=weights, bias=round(float(clf.intercept_[0]), 4), meta={})
 
 

@@ -50,7 +50,11 @@ def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
     the error type when refused, usage, and each guard's action, reason and finding
     classes. When data protection scanned the request, ``dlp`` holds the classes found with
     their counts and the action taken for each (``{"classes": {"pii.email": 3},
-    "actions": {"pii.email": "pseudonymise"}}``). Never the prompt, the response, a
+    "actions": {"pii.email": "pseudonymise"}}``). When injection defence looked at the
+    exchange, ``injection`` holds whether anything was flagged, the highest score, per
+    source the parts scanned and flagged, rule ids with counts, parts answered from the
+    verdict cache, the actions taken, the canary state and output-validation findings
+    (see ``InjectionSummary``). Never the prompt, the response, a
     matched value or the key.
     """
     principal = exchange.principal
@@ -90,6 +94,8 @@ def request_event(exchange: Exchange, duration_ms: int) -> AuditEvent:
     )
     if exchange.data_protection is not None:
         event.data["dlp"] = exchange.data_protection.as_dict()
+    if exchange.injection is not None:
+        event.data["injection"] = exchange.injection.as_dict()
     return event
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import gzip
-import json
 import itertools
+import json
 import math
 import operator
 from dataclasses import dataclass
@@ -60,7 +60,9 @@ class Model:
         get = self.weights.get
         zero = itertools.repeat(0.0)
         unigrams = map(get, toks, zero)
-        bigrams = map(get, map(" ".join, zip(itertools.chain(("<s>",), toks), toks)), zero)
+        bigrams = map(
+            get, map(" ".join, zip(itertools.chain(("<s>",), toks), toks, strict=False)), zero
+        )
         prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
         best = -math.inf
         for start, end in windows(len(toks)):

@@ -33,19 +33,16 @@ _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 # Lookalikes folded to Latin inside words that also hold Latin letters (mixed script).
 _HOMOGLYPHS = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
-        "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "А": "A", "В": "B", "Е": "E",
-        "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X",
-        "І": "I", "Ј": "J", "Ѕ": "S", "У": "Y",
-        # Greek
-        "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-        "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K",
-        "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ζ": "Z",
-    }
-)  # fmt: skip
+    # Cyrillic and Greek letters that look like the Latin letter at the same position below
+    (
+        "\u0430\u0432\u0435\u0451\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443"
+        "\u0445\u0456\u0458\u0455\u0501\u051b\u051d\u04cf\u0261\u0410\u0412\u0415"
+        "\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408\u0405\u0423"
+        "\u03b1\u03b5\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u0391\u0392"
+        "\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7\u0396"
+    ),
+    "abeekmhopctyxijsdqwlgABEKMHOPCTXIJSYaeikvoptuxABEHIKMNOPTYXZ",
+)
 _LOOKALIKE = frozenset(k for k in _HOMOGLYPHS if isinstance(k, int))
 _WORD = re.compile(r"\w+")
 

@@ -210,7 +210,7 @@ class _Prefilter:
                 flags=[flags] * len(rules),
             )
             self.database = database
-        except Exception:  # noqa: S110 - no Hyperscan: the needle prefilter is exact, only slower
+        except Exception:
             self.database = None
 
     def candidates(self, lowered: str) -> list[Rule]:
