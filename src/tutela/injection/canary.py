@@ -41,9 +41,10 @@ class CanaryWatch:
         self._tails: dict[int, str] = {}
 
     def feed(self, index: int, piece: str) -> bool:
-        """True when ``token`` appears in block ``index``'s text so far."""
+        """True when ``piece`` completes an occurrence of ``token`` in block ``index``."""
         text = self._tails.get(index, "") + piece
         if self.token in text:
+            self._tails[index] = ""
             return True
         keep = len(self.token) - 1
         self._tails[index] = text[-keep:] if keep else ""
