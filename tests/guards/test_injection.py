@@ -20,7 +20,7 @@ from tutela.injection.canary import canary_for
 from tutela.injection.detector import Detector
 from tutela.injection.spotlight import MARK
 from tutela.pipeline import default_guards
-from tutela.policy import InjectionSettings, OutputSettings, parse_policy
+from tutela.policy import parse_policy
 from tutela.store.database import Store
 from tutela.testing.asgi import call
 from tutela.types import Action, Exchange, Principal, StreamEvent
