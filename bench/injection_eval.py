@@ -48,12 +48,17 @@ def _pct(n: int, d: int) -> str:
     return f"{100 * n / d:5.1f}% ({n}/{d})" if d else "    -"
 
 
-def loso(rows: list[train.Row], clean: list[corpus.Doc], groups: list[str]) -> list[dict]:  # type: ignore[type-arg]
+def loso(
+    rows: list[train.Row],
+    clean: list[corpus.Doc],
+    groups: list[str],
+    options: dict,  # type: ignore[type-arg]
+) -> list[dict]:  # type: ignore[type-arg]
     scored: list[dict] = []  # type: ignore[type-arg]
     for group in groups:
         started = time.perf_counter()
         fold_rows = [r for r in rows if group not in r.lineage]
-        model = train.fit(train.examples(fold_rows, clean))
+        model = train.fit(train.examples(fold_rows, clean), **options)
         detector = Detector(model, cache_size=1)
         for row in rows:
             if row.group != group:
@@ -164,14 +169,26 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=train.DEFAULT_DATA)
     parser.add_argument("--quick", action="store_true", help="latency and clean documents only")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("-C", type=float, default=None, help="default: the shipped model's")
+    parser.add_argument("--min-df", type=int, default=None)
+    parser.add_argument("--unknown", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--groups", nargs="*", help="only these held-out groups")
     args = parser.parse_args()
+    shipped = shipped_model().meta
+    options = {
+        "c": args.C if args.C is not None else shipped.get("C", 0.5),
+        "min_df": args.min_df if args.min_df is not None else shipped.get("min_df", 2),
+        "unknown": args.unknown if args.unknown is not None else shipped.get("unknown", False),
+    }
+    print(f"training options per fold: {options}", file=sys.stderr)
     rows = train.load_rows(args.data)
     clean = corpus.clean_documents()
     thresholds = dict(DEFAULT_THRESHOLDS)
     report: dict[str, object] = {"thresholds": thresholds}
+    report["training options"] = {k: str(v) for k, v in options.items()}
     if not args.quick:
-        groups = sorted({r.group for r in rows})
-        scored = loso(rows, clean, groups)
+        groups = args.groups or sorted({r.group for r in rows})
+        scored = loso(rows, clean, groups, options)
         report["leave-one-source-out"] = summarise(scored, thresholds)
         sweep(scored)
     report["clean documents (held out, shipped model)"] = clean_docs(rows, clean, shipped_model())

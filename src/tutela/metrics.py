@@ -97,7 +97,6 @@ class Metrics:
         child[0].inc()
         child[1].observe(seconds)
 
-
     def injection(self, summary: InjectionSummary) -> None:
         """Count one exchange's injection summary (sources, rules, cache, canary, output)."""
         for source, stats in summary.sources.items():

@@ -197,6 +197,21 @@ class InjectionSummary:
     canary: str = ""
     output: list[str] = field(default_factory=list)
 
+    def header(self) -> str:
+        """The ``x-tutela-injection`` annotation: what was flagged, never any text.
+
+        Empty when nothing was flagged or annotated. Set on JSON responses (after output
+        validation) and on streams (request-side findings only: headers go out first).
+        """
+        parts: list[str] = []
+        if self.flagged:
+            parts.append(f"flagged; score={self.max_score:.2f}")
+            if self.rules:
+                parts.append("rules=" + ",".join(sorted(self.rules)))
+        if self.output:
+            parts.append("output=" + ",".join(sorted(set(self.output))))
+        return "; ".join(parts)
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "flagged": self.flagged,

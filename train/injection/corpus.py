@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import html.parser
+import json
 import random
 import re
 import sys
@@ -353,6 +354,95 @@ def insert(doc: str, attack: str, rng: random.Random) -> str:
     cuts = [m.end() for m in re.finditer(r"\n\n|\. ", doc)] or [len(doc) // 2]
     cut = cuts[len(cuts) // 2]
     return doc[:cut] + " " + attack + " " + doc[cut:]
+
+
+# Short texts: greetings, acknowledgements, terse tool outputs. Without them a model sees
+# almost no short benign text (the short texts in the shared data are mostly attacks).
+_SHORT = [
+    "hello", "Hello!", "hi", "Hi there", "Hey!", "thanks", "Thanks!", "Thank you so much!",
+    "ok", "OK", "okay", "Okay, thanks.", "yes", "Yes please", "no", "No.", "sure", "Sure!",
+    "great", "Great, thanks!", "perfect", "cool", "got it", "Got it.", "done", "Done.",
+    "continue", "Continue.", "go on", "next", "more", "why?", "How?", "what?", "???", "!",
+    "[]", "{}", "null", "true", "false", "0", "1", "42", "3.14", "N/A", "none", "-", "...",
+    "Good morning!", "Good night", "bye", "See you", "lol", "haha", "wow", ":)", "👍",
+    "Can you elaborate?", "Tell me more.", "Try again.", "Shorter please.", "In French?",
+]  # fmt: skip
+
+
+def short_benign() -> list[str]:
+    return list(_SHORT)
+
+
+def generated_tool_results(count: int = 400, seed: int = 10) -> list[str]:
+    """Outputs of the kind of tools agents call: JSON records, listings, statuses, rows."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    cities = ["Lisbon", "Osaka", "Nairobi", "Denver", "Oslo", "Lima", "Pune", "Leeds"]
+    statuses = ["shipped", "pending", "delivered", "cancelled", "refunded", "on hold"]
+    for i in range(count):
+        kind = i % 8
+        if kind == 0:
+            out.append(
+                json.dumps(
+                    {
+                        "order_id": f"ORD-{rng.randint(1000, 99999)}",
+                        "status": rng.choice(statuses),
+                        "total": round(rng.uniform(5, 900), 2),
+                    }
+                )
+            )
+        elif kind == 1:
+            out.append(
+                f"Weather in {rng.choice(cities)}: {rng.randint(-5, 35)}°C, "
+                f"{rng.choice(['sunny', 'light rain', 'cloudy', 'windy'])}."
+            )
+        elif kind == 2:
+            files = [
+                f"{rng.choice(['report', 'data', 'notes', 'main', 'test'])}_{j}."
+                f"{rng.choice(['py', 'csv', 'md', 'json', 'txt'])}"
+                for j in range(rng.randint(1, 8))
+            ]
+            out.append("\n".join(files))
+        elif kind == 3:
+            out.append(
+                rng.choice(
+                    [
+                        "No results found.",
+                        "File saved.",
+                        "Permission denied.",
+                        "Timeout after 30 s",
+                        "404 Not Found",
+                        "Created.",
+                        "OK",
+                        "Command completed with exit code 0.",
+                        "[]",
+                        "{}",
+                    ]
+                )
+            )
+        elif kind == 4:
+            rows = [
+                f"{rng.randint(1, 999)} | {rng.choice(_NAMES)} | {rng.choice(cities)} | "
+                f"{rng.choice(statuses)}"
+                for _ in range(rng.randint(1, 6))
+            ]
+            out.append("id | name | city | status\n" + "\n".join(rows))
+        elif kind == 5:
+            out.append(
+                f"Search results for '{rng.choice(_THINGS)}':\n1. {rng.choice(_THINGS)} "
+                f"(updated {rng.choice(_DAYS)})\n2. {rng.choice(_THINGS)}"
+            )
+        elif kind == 6:
+            out.append(
+                f'Traceback (most recent call last):\n  File "app.py", line '
+                f"{rng.randint(1, 400)}, in main\nKeyError: '{rng.choice(['id', 'user', 'token'])}'"
+            )
+        else:
+            out.append(
+                f"{rng.choice(_NAMES)} accepted the meeting invite for {rng.choice(_DAYS)} "
+                f"at {rng.randint(8, 17)}:00."
+            )
+    return out
 
 
 def clean_documents() -> list[Doc]:

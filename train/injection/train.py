@@ -25,7 +25,6 @@ import argparse
 import functools
 import hashlib
 import json
-import math
 import random
 import sys
 from collections import Counter
@@ -41,7 +40,7 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 
-from tutela.injection.features import token_features, tokens, windows  # noqa: E402
+from tutela.injection.features import norm, token_features, tokens, windows  # noqa: E402
 from tutela.injection.model import MODEL_FILE, Model  # noqa: E402
 from tutela.injection.normalise import normalise  # noqa: E402
 
@@ -180,6 +179,10 @@ def examples(
         out += _window_examples(doc.text, 0, 1.0)
     for text in corpus.trigger_benign():
         out += _window_examples(text, 0, 2.0)
+    for text in corpus.short_benign():
+        out += _window_examples(text, 0, 1.0)
+    for text in corpus.generated_tool_results():
+        out += _window_examples(text, 0, 1.0)
     # Attacked copies of clean documents: generated attacks, and short attacks of the rows
     # trained on, so a model learns the attack and not "documents are attacks".
     rng = random.Random(seed)
@@ -202,7 +205,15 @@ def fit(
     min_df: int = 2,
     balance: float = 1.0,
     prune: float = 0.02,
+    unknown: bool = False,
 ) -> Model:
+    """Logistic regression over window features.
+
+    With ``unknown``, every feature seen in fewer than ``min_df`` windows is replaced by one
+    of two features, "unknown token" and "unknown pair" (how much of a window is unlike
+    anything in training: optimiser gibberish, odd encodings), and the whole vocabulary is
+    exported unpruned so that run-time lookups miss exactly when training's did.
+    """
     import numpy as np
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -212,14 +223,26 @@ def fit(
         df.update(ex.features.keys())
     vocab = {f: i for i, (f, n) in enumerate(sorted(df.items())) if n >= min_df}
     vocab = {f: i for i, f in enumerate(vocab)}
+    unk1 = unk2 = -1
+    if unknown:
+        unk1, unk2 = len(vocab), len(vocab) + 1
+        vocab = {**vocab, "#unknown": unk1, "#unknown pair": unk2}
+        prune = 0.0
     data: list[float] = []
     indices: list[int] = []
     indptr = [0]
     for ex in train:
-        scale = 1.0 / math.sqrt(ex.length)
+        scale = 1.0 / norm(ex.length)
+        missing = [0, 0]
         for f, n in ex.features.items():
             j = vocab.get(f)
             if j is not None:
+                indices.append(j)
+                data.append(n * scale)
+            elif unknown:
+                missing[" " in f] += n
+        for j, n in ((unk1, missing[0]), (unk2, missing[1])):
+            if n:
                 indices.append(j)
                 data.append(n * scale)
         indptr.append(len(indices))
@@ -243,11 +266,13 @@ def main() -> None:
     parser.add_argument("--licensed-only", action="store_true",
                         help="leave out Tensor Trust rows and attacks derived from them")  # fmt: skip
     parser.add_argument("-C", type=float, default=0.5)
+    parser.add_argument("--min-df", type=int, default=2)
+    parser.add_argument("--unknown", action="store_true", help="unknown-token features")
     args = parser.parse_args()
     rows = load_rows(args.data, args.licensed_only)
     clean = corpus.clean_documents()
     train = examples(rows, clean)
-    model = fit(train, c=args.C)
+    model = fit(train, c=args.C, min_df=args.min_df, unknown=args.unknown)
     digest = hashlib.sha256(args.data.read_bytes()).hexdigest()
     meta = {
         "data_sha256": digest,
@@ -256,9 +281,17 @@ def main() -> None:
         "windows": len(train),
         "features": len(model.weights),
         "C": args.C,
+        "min_df": args.min_df,
+        "unknown": args.unknown,
         "licensed_only": args.licensed_only,
     }
-    model = Model(weights=model.weights, bias=model.bias, meta=meta)
+    model = Model(
+        weights=model.weights,
+        bias=model.bias,
+        meta=meta,
+        unknown_unigram=model.unknown_unigram,
+        unknown_bigram=model.unknown_bigram,
+    )
     import gzip
 
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 Features are word unigrams and bigrams over normalised, lower-cased text (punctuation
 marks are tokens of their own, so ``<|im_start|>`` and ``###`` count). A text is scored as
 a series of overlapping windows of ``WINDOW`` tokens; a window's feature vector is its
-counts divided by the square root of its length. Because that is linear in the counts,
+counts divided by the square root of its length (``norm``). Because that is linear in the counts,
 the model's score of every window comes from one prefix sum over per-token weights:
 O(tokens) for the whole text, so a sentence buried in a long document is scored as if it
 stood alone, without re-reading the document per window.
@@ -11,13 +11,15 @@ stood alone, without re-reading the document per window.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 
-__all__ = ["STRIDE", "WINDOW", "token_features", "tokens", "windows"]
+__all__ = ["MIN_NORM", "STRIDE", "WINDOW", "norm", "token_features", "tokens", "windows"]
 
 WINDOW = 48
 STRIDE = 16
+MIN_NORM = 8  # windows shorter than this are normalised as if this long
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 _MAX_TOKEN = 24
 
@@ -33,6 +35,12 @@ def token_features(toks: list[str]) -> Iterator[list[str]]:
     for token in toks:
         yield [token, previous + " " + token]
         previous = token
+
+
+def norm(length: int) -> float:
+    """The divisor of a window's counts. Floored, so that one odd token ("Hello!", "[]")
+    in a very short text cannot weigh as much as a whole sentence."""
+    return math.sqrt(max(length, MIN_NORM))
 
 
 def windows(count: int) -> list[tuple[int, int]]:

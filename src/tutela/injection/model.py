@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tutela.injection.features import tokens, windows
+from tutela.injection.features import norm, tokens, windows
 
 __all__ = ["Model", "shipped_model"]
 
@@ -33,6 +33,8 @@ class Model:
     weights: dict[str, float]
     bias: float
     meta: dict[str, Any]
+    unknown_unigram: float = 0.0  # weight of a token outside the vocabulary
+    unknown_bigram: float = 0.0  # weight of a token pair outside the vocabulary
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
@@ -40,6 +42,8 @@ class Model:
             weights={k: float(v) for k, v in data["weights"].items()},
             bias=float(data["bias"]),
             meta=dict(data.get("meta", {})),
+            unknown_unigram=float(data.get("unknown_unigram", 0.0)),
+            unknown_bigram=float(data.get("unknown_bigram", 0.0)),
         )
 
     @classmethod
@@ -48,7 +52,13 @@ class Model:
             return cls.from_dict(json.load(handle))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bias": self.bias, "weights": self.weights, "meta": self.meta}
+        return {
+            "bias": self.bias,
+            "weights": self.weights,
+            "meta": self.meta,
+            "unknown_unigram": self.unknown_unigram,
+            "unknown_bigram": self.unknown_bigram,
+        }
 
     def logit(self, text: str) -> float:
         """The highest window logit of ``text`` (the bias alone for an empty text)."""
@@ -66,7 +76,7 @@ class Model:
         prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
         best = -math.inf
         for start, end in windows(len(toks)):
-            value = (prefix[end] - prefix[start]) / math.sqrt(end - start)
+            value = (prefix[end] - prefix[start]) / norm(end - start)
             if value > best:
                 best = value
         return self.bias + best

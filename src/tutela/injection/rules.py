@@ -70,7 +70,7 @@ RULES: tuple[Rule, ...] = (
     # Instruction override: "ignore all previous instructions", "disregard the rules above".
     _rule(
         "inj.override",
-        0.92,
+        0.95,
         "ignor disregard forget skip overrid bypass overlook abandon neglect discard",
         rf"\b{_VERB_IGNORE}\s+{_W}{{0,3}}?{_WHICH}\s+{_W}{{0,2}}?{_ORDERS}\b",
     ),
@@ -88,14 +88,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "inj.override",
-        0.8,
+        0.85,
         "instead rather",
         r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b",
     ),
     # Role or mode switch: "you are now in admin mode", "enable developer mode", DAN.
     _rule(
         "inj.role_switch",
-        0.9,
+        0.93,
         " mode",
         rf"\b(?:you are now|you're now|you are in|enter|entering|switch to|switching to|"
         rf"activate|enable|enabling|now in|go into|operating in)\s+(?:the\s+|an?\s+)?"
@@ -103,7 +103,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "inj.role_switch",
-        0.85,
+        0.95,
         "anything character jailbr",
         r"\b(?:do anything now|stay in character|jailbroken|jailbreak mode)\b",
     ),
@@ -130,13 +130,13 @@ RULES: tuple[Rule, ...] = (
     # System-prompt extraction: "repeat your system prompt", "print everything above".
     _rule(
         "inj.prompt_extraction",
-        0.9,
+        0.93,
         "prompt instruction message code password",
         rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b",
     ),
     _rule(
         "inj.prompt_extraction",
-        0.85,
+        0.93,
         "above before prior so far verbatim word for",
         rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:everything|all(?: the)? text|the text|the words|all words|"
         r"all instructions|your instructions|your prompt|your rules)\s+(?:above|before|prior|so far|"
@@ -144,14 +144,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "inj.prompt_extraction",
-        0.8,
+        0.88,
         "your ",
         r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b",
     ),
     # Delimiter and chat-template spoofing.
     _rule(
         "inj.template_spoof",
-        0.9,
+        0.95,
         "<| inst] sys",
         r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
         r"end_header_id|begin_of_text|end|im_sep)\|>|\[/?inst\]|<<\s*/?sys\s*>>",
