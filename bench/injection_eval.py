@@ -35,6 +35,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 import corpus  # noqa: E402
 import train  # noqa: E402
+from injection_triggers import TRIGGER_BENIGN_EVAL  # noqa: E402
 
 from tutela.injection.detector import DEFAULT_THRESHOLDS, Detector  # noqa: E402
 from tutela.injection.model import MODEL_FILE, Model, shipped_model  # noqa: E402
@@ -117,6 +118,14 @@ def sweep(scored: list[dict]) -> None:  # type: ignore[type-arg]
         print("  ".join(line))
 
 
+def triggers(model: Model) -> str:
+    """Accuracy on this project's held-out trigger-word prompts, as ``user`` text."""
+    detector = Detector(model, cache_size=1)
+    threshold = DEFAULT_THRESHOLDS["user"]
+    flagged = [detector.analyse_uncached(t).score >= threshold for t in TRIGGER_BENIGN_EVAL]
+    return _pct(len(flagged) - sum(flagged), len(flagged))
+
+
 def clean_docs(rows: list[train.Row], clean: list[corpus.Doc], model: Model) -> dict[str, str]:
     detector = Detector(model, cache_size=1)
     threshold = DEFAULT_THRESHOLDS["document"]
@@ -192,6 +201,9 @@ def main() -> None:
         report["leave-one-source-out"] = summarise(scored, thresholds)
         sweep(scored)
     report["clean documents (held out, shipped model)"] = clean_docs(rows, clean, shipped_model())
+    report["trigger-word prompts (bench/injection_triggers.py, shipped model)"] = {
+        "accuracy as user text": triggers(shipped_model())
+    }
     report["inline cost (shipped model, one core)"] = latency(shipped_model(), clean)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from tutela.injection.features import WINDOW, token_features, tokens, windows
+from tutela.injection.features import WINDOW, norm, token_features, tokens, windows
 from tutela.injection.model import Model, shipped_model
 
 
@@ -23,11 +23,20 @@ def test_scores_are_probabilities_and_rank_attacks_above_questions() -> None:
 
 
 def test_fast_scoring_equals_the_feature_definition() -> None:
-    model = Model(weights={"ignore": 1.0, "ignore all": 2.0, "<s> please": 0.5}, bias=-1.0, meta={})
+    model = Model(
+        weights={"ignore": 1.0, "ignore all": 2.0, "<s> please": 0.5},
+        bias=-1.0,
+        meta={},
+        unknown_unigram=-0.01,
+        unknown_bigram=0.02,
+    )
     text = "please ignore all of it " * 40
     toks = tokens(text)
-    per_token = [sum(model.weights.get(f, 0.0) for f in fs) for fs in token_features(toks)]
-    expected = max(sum(per_token[a:b]) / math.sqrt(b - a) for a, b in windows(len(toks)))
+    per_token = [
+        model.weights.get(uni, model.unknown_unigram) + model.weights.get(bi, model.unknown_bigram)
+        for uni, bi in token_features(toks)
+    ]
+    expected = max(sum(per_token[a:b]) / norm(b - a) for a, b in windows(len(toks)))
     assert math.isclose(model.logit(text), model.bias + expected)
 
 
@@ -41,9 +50,16 @@ def test_an_attack_in_a_long_document_is_not_diluted() -> None:
 
 
 def test_windows_cover_every_token() -> None:
+    assert norm(1) == norm(8) < norm(9)
     for count in (0, 1, WINDOW, WINDOW + 1, 5 * WINDOW + 7):
         spans = windows(count)
         covered = set()
         for a, b in spans:
             covered |= set(range(a, b))
         assert covered == set(range(count))
+
+
+def test_short_chat_turns_and_tool_outputs_score_low() -> None:
+    model = shipped_model()
+    for text in ("Hello!", "Thanks!", "[]", "OK", '{"status": "ok"}', "No results found."):
+        assert model.score(text) < 0.5, text

@@ -344,9 +344,6 @@ class OutputGuard:
         self.settings = settings
         self.on_error: OnError = settings.on_error
 
-    async def check_request(self, exchange: Exchange) -> Verdict:  # pragma: no cover - unused
-        return ALLOW
-
     def _workspace(self, exchange: Exchange) -> str:
         return exchange.principal.workspace if exchange.principal else ""
 
@@ -462,7 +459,8 @@ class OutputGuard:
                 base = state.total[index] - len(state.text[index])
                 state.total[index] += len(piece)
                 fresh: list[tuple[str, str, str]] = []
-                for cls, action, what, start in self._links(exchange, buffer):
+                found = self._links(exchange, buffer) if "http" in buffer.lower() else []
+                for cls, action, what, start in found:
                     key = (cls, what, base + start)
                     if key not in state.reported:
                         state.reported.add(key)

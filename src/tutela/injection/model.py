@@ -68,11 +68,9 @@ class Model:
         # Per-token weight (its unigram plus the bigram ending at it), summed in C-level
         # maps; equals summing ``token_features`` one by one, which training uses.
         get = self.weights.get
-        zero = itertools.repeat(0.0)
-        unigrams = map(get, toks, zero)
-        bigrams = map(
-            get, map(" ".join, zip(itertools.chain(("<s>",), toks), toks, strict=False)), zero
-        )
+        unigrams = map(get, toks, itertools.repeat(self.unknown_unigram))
+        pairs = map(" ".join, zip(itertools.chain(("<s>",), toks), toks, strict=False))
+        bigrams = map(get, pairs, itertools.repeat(self.unknown_bigram))
         prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
         best = -math.inf
         for start, end in windows(len(toks)):
