@@ -67,6 +67,7 @@ def loso(
             analysis = detector.analyse_uncached(row.text)
             scored.append(
                 {
+                    "id": row.id,
                     "group": group,
                     "label": row.label,
                     "kind": row.kind,
@@ -182,6 +183,7 @@ def main() -> None:
     parser.add_argument("--min-df", type=int, default=None)
     parser.add_argument("--unknown", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--groups", nargs="*", help="only these held-out groups")
+    parser.add_argument("--dump", type=Path, help="write per-row scores (ids, no text) here")
     args = parser.parse_args()
     shipped = shipped_model().meta
     options = {
@@ -199,6 +201,8 @@ def main() -> None:
         groups = args.groups or sorted({r.group for r in rows})
         scored = loso(rows, clean, groups, options)
         report["leave-one-source-out"] = summarise(scored, thresholds)
+        if args.dump:
+            args.dump.write_text("".join(json.dumps(item) + "\n" for item in scored))
         sweep(scored)
     report["clean documents (held out, shipped model)"] = clean_docs(rows, clean, shipped_model())
     report["trigger-word prompts (bench/injection_triggers.py, shipped model)"] = {

@@ -102,11 +102,21 @@ def load_rows(path: Path, licensed_only: bool = False) -> list[Row]:
 
 
 def _inserted(text: str, clean: str | None, injection: dict[str, Any] | None) -> tuple[int, int]:
+    """Where the attack was inserted into an attacked document (char span)."""
     if injection is not None:
-        for candidate in (injection["text"], " ".join(injection["text"].split())):
+        attack = injection["text"]
+        variants = (attack, attack.replace("\n", " "), " ".join(attack.split()), attack.strip())
+        for candidate in variants:
             at = text.find(candidate)
             if at >= 0:
                 return at, at + len(candidate)
+        # Newlines flattened some other way: anchor on the first and last 30 characters.
+        flat = " ".join(attack.split())
+        head, tail = flat[:30], flat[-30:]
+        squashed = " ".join(text.split())
+        start, end = squashed.find(head), squashed.rfind(tail)
+        if 0 <= start <= end and len(squashed) == len(text):
+            return start, end + len(tail)
     if clean is not None:
         start = 0
         while start < min(len(text), len(clean)) and text[start] == clean[start]:

@@ -1,4 +1,4 @@
-"""Rules for well-known injection families, matched on normalised, lower-cased text.
+"""Rules for well-known injection and jailbreak families, matched on normalised, lower-cased text.
 
 Each rule has a stable id (``inj.<family>``) and a score: how sure a match alone makes us.
 Patterns are deliberately phrase-shaped (a verb *and* its object, "ignore ... previous
@@ -126,6 +126,41 @@ RULES: tuple[Rule, ...] = (
         0.6,
         "you are ",
         r"\byou are (?:now|no longer) (?:a|an|the|my|in|free|bound|restricted)\b",
+    ),
+    # Jailbreak framing: a persona or mode without rules, two answers, "stay in character".
+    _rule(
+        "inj.jailbreak",
+        0.93,
+        "restrict filter censor guideline polic rule ethic moral limit",
+        r"\b(?:without|free (?:of|from)|no longer (?:have|bound by)|not bound by|has no|have no|"
+        r"doesn't have|does not have|don't have any|ignores? all)\s+(?:any\s+)?(?:\w+\s+)?"
+        r"(?:restrictions|filters|filtering|censorship|guidelines|policies|rules|ethics|morals|"
+        r"ethical (?:guidelines|principles|constraints|boundaries)|moral (?:guidelines|principles|"
+        r"constraints)|limitations|limits)\b.{0,80}\b(?:you|your|ai|assistant|chatgpt|model|"
+        r"answer|respond|reply)\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.93,
+        "openai anthropic content polic",
+        r"\b(?:ignore|bypass|break|violate|disregard|not (?:follow|adhere to|comply with)|"
+        r"free from|not bound by)\s+(?:\w+\s+){0,3}?(?:openai|anthropic|content polic(?:y|ies)|"
+        r"usage polic(?:y|ies)|safety (?:guidelines|policies|filters))\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.9,
+        "respond answer two response",
+        r"\b(?:two|2|both) (?:different |separate )?(?:responses|answers|paragraphs)\b.{0,120}"
+        r"\b(?:normal|classic|standard|filtered|censored)\b.{0,120}\b(?:jailbr\w*|developer|"
+        r"unfiltered|uncensored|dan|evil|opposite)\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.85,
+        "character",
+        r"\b(?:break(?:ing)? character|stay(?:ing)? in character|remain in character|"
+        r"never break character|out of character)\b",
     ),
     # System-prompt extraction: "repeat your system prompt", "print everything above".
     _rule(
