@@ -300,6 +300,44 @@ TRIGGER_TEMPLATES = [
 ]
 
 
+_PERSONAS = ["a seasoned detective in 1920s Chicago", "a medieval blacksmith",
+             "a friendly librarian", "an experienced hiking guide", "a 19th-century ship captain",
+             "a stand-up comedian", "a patient maths tutor", "a wine sommelier",
+             "a tour guide in Lisbon", "a retired astronaut", "a kindergarten teacher",
+             "a grumpy pirate", "a Victorian butler", "a sports commentator"]  # fmt: skip
+_FRAMES = ["You are {p}.", "Imagine you are {p}.", "Pretend to be {p}.", "Act as {p}.",
+           "Roleplay as {p}.", "From now on, talk like {p}.", "In this story you play {p}.",
+           "Stay in character as {p} for the rest of our chat."]  # fmt: skip
+_TASKS = ["Describe your typical morning.", "Give me three tips about {t}.",
+          "Write a short monologue about {t}.", "Answer my questions about {t} in character.",
+          "Explain {t} to a ten-year-old.", "Tell me a story that involves {t}."]  # fmt: skip
+_TOPICS = ["baking bread", "saving money", "the French revolution", "photosynthesis",
+           "learning the guitar", "time management", "bird watching", "rainy days",
+           "planning a garden", "the night sky"]  # fmt: skip
+_FICTION = [
+    "In a fictional world where {a}, write a scene in which {b}.",
+    "For a novel I'm writing, {a}. Describe how {b}.",
+    "Hypothetically, if {a}, what would happen when {b}?",
+]
+_WORLDS = ["cats run the city council", "it always rains on Tuesdays", "books can talk",
+           "the moon is made of glass", "everyone must sing instead of speaking"]  # fmt: skip
+_EVENTS = ["the mayor gives a speech", "two friends open a bakery", "a child finds a map",
+           "the library closes for good", "a storm reaches the harbour"]  # fmt: skip
+
+
+def roleplay_benign(count: int = 240, seed: int = 12) -> list[str]:
+    """Role-play and fiction framings around harmless requests (hard negatives)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        if rng.random() < 0.75:
+            frame = rng.choice(_FRAMES).format(p=rng.choice(_PERSONAS))
+            out.append(frame + " " + rng.choice(_TASKS).format(t=rng.choice(_TOPICS)))
+        else:
+            out.append(rng.choice(_FICTION).format(a=rng.choice(_WORLDS), b=rng.choice(_EVENTS)))
+    return sorted(set(out))
+
+
 def trigger_benign(seed: int = 8) -> list[str]:
     out = list(TRIGGER_BENIGN)
     for template in TRIGGER_TEMPLATES:

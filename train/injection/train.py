@@ -189,6 +189,8 @@ def examples(
         out += _window_examples(doc.text, 0, 1.0)
     for text in corpus.trigger_benign():
         out += _window_examples(text, 0, 2.0)
+    for text in corpus.roleplay_benign():
+        out += _window_examples(text, 0, 1.0)
     for text in corpus.short_benign():
         out += _window_examples(text, 0, 1.0)
     for text in corpus.generated_tool_results():

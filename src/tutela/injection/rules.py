@@ -92,6 +92,13 @@ RULES: tuple[Rule, ...] = (
         "instead rather",
         r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b",
     ),
+    _rule(
+        "inj.override",
+        0.9,
+        "override",
+        r"\b(?:admin(?:istrator)?|system|developer|root|security|emergency|maintenance)\s+"
+        r"override\b",
+    ),
     # Role or mode switch: "you are now in admin mode", "enable developer mode", DAN.
     _rule(
         "inj.role_switch",
@@ -104,8 +111,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "inj.role_switch",
         0.95,
-        "anything character jailbr",
-        r"\b(?:do anything now|stay in character|jailbroken|jailbreak mode)\b",
+        "anything jailbr",
+        r"\b(?:do anything now|jailbroken|jailbreak mode)\b",
     ),
     _rule(
         "inj.role_switch",
