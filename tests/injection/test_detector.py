@@ -51,6 +51,8 @@ def test_obfuscated_variants_are_flagged_everywhere(
         "How do I make git ignore a folder that is already tracked?",
         "Write a Python function that reverses a linked list.",
         "Please disregard my previous email; the meeting moved to 3pm.",
+        "How do I enable developer mode on Android?",
+        'echo "  --debug    enable debug mode for verbose logging"',
         "Natalia sold clips to 48 of her friends in April, and then half as many in May.",
     ],
 )

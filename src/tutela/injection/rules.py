@@ -104,9 +104,24 @@ RULES: tuple[Rule, ...] = (
         "inj.role_switch",
         0.93,
         " mode",
-        rf"\b(?:you are now|you're now|you are in|enter|entering|switch to|switching to|"
-        rf"activate|enable|enabling|now in|go into|operating in)\s+(?:the\s+|an?\s+)?"
+        rf"\b(?:you are now|you're now|you are in|you will now be in|you will enter|"
+        rf"you must enter|now enter|now switch to|now activate)\s+(?:in\s+)?(?:the\s+|an?\s+)?"
         rf"{_W}?{_MODES}\s+mode\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.93,
+        " mode",
+        r"\b(?:enter|entering|switch to|switching to|activate|enable|enabling|go into)\s+"
+        r"(?:the\s+|an?\s+)?(?:[\w'-]+\s+)?(?:dan|jailbreak|jailbroken|unrestricted|unfiltered|"
+        r"uncensored|god|evil|chaos|opposite)\s+mode\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.5,
+        " mode",
+        rf"\b(?:enter|entering|switch to|activate|enable|enabling|go into)\s+"
+        rf"(?:the\s+|an?\s+)?{_W}?{_MODES}\s+mode\b",
     ),
     _rule(
         "inj.role_switch",
