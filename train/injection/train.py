@@ -223,8 +223,9 @@ def fit(
 
     With ``unknown``, every feature seen in fewer than ``min_df`` windows is replaced by one
     of two features, "unknown token" and "unknown pair" (how much of a window is unlike
-    anything in training: optimiser gibberish, odd encodings), and the whole vocabulary is
-    exported unpruned so that run-time lookups miss exactly when training's did.
+    anything in training: optimiser gibberish, odd encodings). A vocabulary feature is then
+    pruned only when its weight is within ``prune`` of the unknown weight, so a run-time
+    miss scores it (almost) as training did.
     """
     import numpy as np
     from scipy.sparse import csr_matrix
@@ -239,7 +240,6 @@ def fit(
     if unknown:
         unk1, unk2 = len(vocab), len(vocab) + 1
         vocab = {**vocab, "#unknown": unk1, "#unknown pair": unk2}
-        prune = 0.0
     data: list[float] = []
     indices: list[int] = []
     indptr = [0]
@@ -264,11 +264,25 @@ def fit(
     positive, negative = w[y == 1].sum(), w[y == 0].sum()
     w = np.where(y == 1, w * balance * negative / positive, w)
     w = w * len(w) / w.sum()
-    clf = LogisticRegression(C=c, max_iter=3000, solver="liblinear")
+    clf = LogisticRegression(C=c, max_iter=3000, solver="liblinear", random_state=0)
     clf.fit(x, y, sample_weight=w)
     names = list(vocab)
-    weights = {names[j]: round(float(v), 4) for j, v in enumerate(clf.coef_[0]) if abs(v) >= prune}
-    return Model(weights=weights, bias=round(float(clf.intercept_[0]), 4), meta={})
+    coef = [round(float(v), 4) for v in clf.coef_[0]]
+    unknowns = (coef[unk1], coef[unk2]) if unknown else (0.0, 0.0)
+    # Drop weights within ``prune`` of what a miss would give (0, or the unknown weight):
+    # a dropped feature then scores almost exactly as it did in training.
+    weights = {
+        name: value
+        for name, value in zip(names, coef, strict=True)
+        if not name.startswith("#unknown") and abs(value - unknowns[" " in name]) >= prune
+    }
+    return Model(
+        weights=weights,
+        bias=round(float(clf.intercept_[0]), 4),
+        meta={},
+        unknown_unigram=unknowns[0],
+        unknown_bigram=unknowns[1],
+    )
 
 
 def main() -> None:
@@ -277,7 +291,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--licensed-only", action="store_true",
                         help="leave out Tensor Trust rows and attacks derived from them")  # fmt: skip
-    parser.add_argument("-C", type=float, default=0.5)
+    parser.add_argument("-C", type=float, default=0.2)
     parser.add_argument("--min-df", type=int, default=2)
     parser.add_argument("--unknown", action="store_true", help="unknown-token features")
     args = parser.parse_args()
@@ -308,7 +322,11 @@ def main() -> None:
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps(model.to_dict(), sort_keys=True, separators=(",", ":")).encode()
-    with gzip.GzipFile(args.output, "wb", mtime=0) as handle:
+    # No file name and no time in the gzip header: the same data gives the same bytes.
+    with (
+        open(args.output, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as handle,
+    ):
         handle.write(payload)
     print(json.dumps(meta), file=sys.stderr)
 
