@@ -16,11 +16,14 @@ from tutela.audit.writer import BatchWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
 from tutela.identity.api_keys import ApiKeyAuthenticator
+from tutela.identity.revocation import RevocationListener, announce
+from tutela.identity.roles import Roles
 from tutela.logs import AccessLog
 from tutela.metrics import Metrics
 from tutela.pipeline import default_guards
 from tutela.policy import Policy
-from tutela.store.database import Store
+from tutela.store.database import KeyRecord, Store
+from tutela.store.identity import IdentityStore
 from tutela.types import Exchange, Principal
 from tutela.upstream.base import Upstream
 from tutela.upstream.registry import build_upstreams
@@ -30,7 +33,10 @@ class Gateway:
     def __init__(self, policy: Policy, store: Store) -> None:
         self.policy = policy
         self.store = store
-        self.authenticator = ApiKeyAuthenticator(store)
+        self.authenticator = ApiKeyAuthenticator(store, ttl=policy.identity.keys.cache_seconds)
+        self.roles = Roles.from_policy(policy)
+        self.identity = IdentityStore(store)
+        self.revocations: RevocationListener | None = None
         self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())
         self.pipeline = default_guards(policy, self)
         self.upstreams: dict[str, Upstream] = build_upstreams(policy)
@@ -48,6 +54,10 @@ class Gateway:
                 return
             self.writer = BatchWriter(self.store, touched=self.authenticator.take_touched)
             self.writer.start()
+            redis_url = self.policy.redis_url()
+            if redis_url:
+                self.revocations = RevocationListener(redis_url, self._heard_revocation)
+                self.revocations.start()
             if self.access_log is not None:
                 self._log_flusher = asyncio.get_running_loop().create_task(self._flush_logs())
             self._started = True
@@ -62,12 +72,26 @@ class Gateway:
                     await upstream.close()
             with contextlib.suppress(Exception):
                 await self.counters.close()
+            if self.revocations is not None:
+                await self.revocations.close()
             if self.writer is not None:
                 await self.writer.close()
             if self._log_flusher is not None:
                 self._log_flusher.cancel()
             if self.access_log is not None:
                 self.access_log.flush()
+
+    def _heard_revocation(self, kind: str, ident: str) -> None:
+        if kind == "key":
+            self.authenticator.forget(ident)
+
+    async def revoke_key(self, key_id: str, workspace_id: str | None) -> KeyRecord | None:
+        """Revoke in the database, forget it here, and tell every other replica."""
+        record = await asyncio.to_thread(self.store.revoke_key, key_id, workspace_id)
+        if record is not None:
+            self.authenticator.forget(key_id)
+            await asyncio.to_thread(announce, self.policy.redis_url(), "key", key_id)
+        return record
 
     async def _flush_logs(self) -> None:
         assert self.access_log is not None

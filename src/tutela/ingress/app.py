@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tutela.errors import ErrorKind, GatewayError, UpstreamError, error_body, error_event
-from tutela.identity.roles import MESSAGES_CREATE, MODELS_READ, permits
+from tutela.identity.roles import MESSAGES_CREATE, MODELS_READ
 from tutela.ingress.sse import SseSplitter
 from tutela.types import Exchange, Verdict, new_request_id
 from tutela.upstream.base import UpstreamCall, UpstreamResponse
@@ -160,7 +160,7 @@ class GatewayApp:
             if method_has_body := exchange.method == "POST":
                 exchange.raw_body = await self._read_body(receive, exchange.headers)
             state.body_read.set()
-            if not permits(principal.role, permission):
+            if not gateway.roles.permits(principal.role, permission):
                 raise GatewayError(
                     ErrorKind.PERMISSION,
                     f"role {principal.role!r} may not use {exchange.endpoint} "
