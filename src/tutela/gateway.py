@@ -37,6 +37,7 @@ class Gateway:
         self.roles = Roles.from_policy(policy)
         self.identity = IdentityStore(store)
         self.revocations: RevocationListener | None = None
+        self.sso_clients: dict[str, object] = {}  # OIDC clients / SAML SPs, built on first use
         self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())
         self.pipeline = default_guards(policy, self)
         self.upstreams: dict[str, Upstream] = build_upstreams(policy)

@@ -113,3 +113,67 @@ def workspace_event(action: str, name: str, workspace_id: str, actor: str) -> Au
         workspace_id=workspace_id,
         data={"workspace": name},
     )
+
+
+def sign_in_event(
+    action: str,
+    outcome: str,
+    *,
+    actor: str,
+    source_ip: str,
+    provider: str,
+    reason: str = "",
+    session_id: str = "",
+    mfa: bool | None = None,
+) -> AuditEvent:
+    """``auth.sign_in`` / ``auth.sign_out`` on the admin port: who (email, or ``unknown``
+    when refused before the identity was proven), from which IP, through which identity
+    provider (``oidc:<name>``, ``saml:<name>``, ``break_glass``), and for a refusal the
+    reason. Never a token, code, assertion or password."""
+    return AuditEvent(
+        event_type=f"auth.{action}",
+        outcome=outcome,
+        actor=actor,
+        data={
+            "source_ip": source_ip,
+            "provider": provider,
+            "reason": reason,
+            "session_id": session_id,
+            "mfa": mfa,
+        },
+    )
+
+
+def access_change_event(
+    event_type: str,
+    *,
+    actor: str,
+    workspace_id: str | None,
+    source_ip: str = "",
+    provider: str = "",
+    target: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """A change to who may do what: ``api_key.created|rotated|revoked``,
+    ``member.added|changed|removed``, ``workspace.created``, ``user.created``. Carries the
+    actor, the target's id, the state before and after (never a secret), the source IP and
+    the actor's identity provider."""
+    def clean(state: dict[str, Any] | None) -> dict[str, Any] | None:
+        if state is None:
+            return None
+        return {k: v for k, v in state.items() if k not in ("secret", "key", "secret_sha256")}
+
+    return AuditEvent(
+        event_type=event_type,
+        outcome="success",
+        actor=actor,
+        workspace_id=workspace_id,
+        data={
+            "target": target,
+            "before": clean(before),
+            "after": clean(after),
+            "source_ip": source_ip,
+            "provider": provider,
+        },
+    )

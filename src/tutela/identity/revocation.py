@@ -62,9 +62,7 @@ class RevocationListener:
                 await pubsub.subscribe(CHANNEL)
                 self.subscribed.set()
                 while True:
-                    message = await pubsub.get_message(
-                        ignore_subscribe_messages=True, timeout=1.0
-                    )
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message is None:
                         continue
                     data = message.get("data")

@@ -31,6 +31,11 @@ class UserRecord:
     created_at: dt.datetime
     last_login_at: dt.datetime | None
     disabled_at: dt.datetime | None
+    password_hash: str | None = None
+    totp_secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"UserRecord(id={self.id!r}, email={self.email!r})"
 
     def public(self) -> dict[str, Any]:
         return {
@@ -85,9 +90,7 @@ class IdentityStore:
     def get_user_by_email(self, email: str) -> UserRecord | None:
         table = schema.users
         with self.engine.connect() as connection:
-            row = connection.execute(
-                sa.select(table).where(table.c.email == email.lower())
-            ).first()
+            row = connection.execute(sa.select(table).where(table.c.email == email.lower())).first()
         return UserRecord(**row._mapping) if row else None
 
     def upsert_user(
@@ -136,6 +139,17 @@ class IdentityStore:
         with self.engine.begin() as connection:
             connection.execute(
                 table.update().where(table.c.id == user_id).values(org_role=org_role)
+            )
+
+    def set_local_credentials(
+        self, user_id: str, password_hash: str | None, totp_secret: str | None
+    ) -> None:
+        table = schema.users
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.update()
+                .where(table.c.id == user_id)
+                .values(password_hash=password_hash, totp_secret=totp_secret)
             )
 
     def list_users(self) -> list[UserRecord]:
@@ -289,14 +303,12 @@ class IdentityStore:
         try:
             with self.engine.begin() as connection:
                 connection.execute(
-                    table.delete().where(table.c.expires_at <= utcnow()).where(
-                        table.c.id == nonce_id
-                    )
+                    table.delete()
+                    .where(table.c.expires_at <= utcnow())
+                    .where(table.c.id == nonce_id)
                 )
                 connection.execute(
-                    table.insert().values(
-                        id=nonce_id, kind=kind, data=data, expires_at=expires_at
-                    )
+                    table.insert().values(id=nonce_id, kind=kind, data=data, expires_at=expires_at)
                 )
         except IntegrityError:
             return False

@@ -131,6 +131,9 @@ users = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_login_at", UTCDateTime(), nullable=True),
     Column("disabled_at", UTCDateTime(), nullable=True),
+    # break-glass local admin only: argon2id hash and TOTP seed (None for SSO users)
+    Column("password_hash", Text, nullable=True),
+    Column("totp_secret", String(64), nullable=True),
 )
 
 memberships = Table(

@@ -19,9 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys") as batch:
         batch.add_column(sa.Column("replaced_by", sa.String(40), nullable=True))
         batch.add_column(sa.Column("rotated_at", UTCDateTime(), nullable=True))
-        batch.add_column(
-            sa.Column("created_by", sa.String(200), nullable=False, server_default="")
-        )
+        batch.add_column(sa.Column("created_by", sa.String(200), nullable=False, server_default=""))
     op.create_table(
         "users",
         sa.Column("id", sa.String(40), primary_key=True),
@@ -33,13 +31,13 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("last_login_at", UTCDateTime(), nullable=True),
         sa.Column("disabled_at", UTCDateTime(), nullable=True),
+        sa.Column("password_hash", sa.Text, nullable=True),
+        sa.Column("totp_secret", sa.String(64), nullable=True),
     )
     op.create_table(
         "memberships",
         sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id"), primary_key=True),
-        sa.Column(
-            "workspace_id", sa.String(40), sa.ForeignKey("workspaces.id"), primary_key=True
-        ),
+        sa.Column("workspace_id", sa.String(40), sa.ForeignKey("workspaces.id"), primary_key=True),
         sa.Column("role", sa.String(40), nullable=False),
         sa.Column("source", sa.String(20), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
