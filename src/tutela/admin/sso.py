@@ -51,7 +51,7 @@ async def _refuse(
     return Response.error(status, "sign_in_refused", f"sign-in refused: {reason}")
 
 
-async def _finish(ctx: Context, assertion: Assertion) -> Response:
+async def _finish(ctx: Context, assertion: Assertion, *, clear_flow: bool = False) -> Response:
     gateway = ctx.gateway
     try:
         signed = await asyncio.to_thread(
@@ -76,7 +76,10 @@ async def _finish(ctx: Context, assertion: Assertion) -> Response:
     response.headers.append(
         ("set-cookie", session_cookie(gateway.policy.identity.sessions, signed.token))
     )
-    response.headers.append(("set-cookie", f"{FLOW_COOKIE}=; Path=/sso/; Max-Age=0; HttpOnly"))
+    if clear_flow:
+        response.headers.append(
+            ("set-cookie", f"{FLOW_COOKIE}=; Path=/sso/; Max-Age=0; HttpOnly")
+        )
     return response
 
 
@@ -212,6 +215,7 @@ async def oidc_callback(ctx: Context) -> Response:
             amr=amr,
             mfa=mfa,
         ),
+        clear_flow=True,
     )
 
 
