@@ -1,0 +1,167 @@
+"""Helpers for sign-in tests: a cookie-keeping HTTP ``Browser`` that follows no redirect by
+itself, and ``NodeOidcProvider``, which runs a real ``oidc-provider`` (npm) from a folder
+holding its ``package.json`` and ``provider.mjs``."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+
+@dataclass(slots=True)
+class Page:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    cookies: list[str] = field(default_factory=list)  # every Set-Cookie value
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("location", "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+class Browser:
+    """Keeps cookies per host like a browser; ``follow`` walks redirects until ``stop``
+    (a URL prefix) is reached or a non-redirect answer comes."""
+
+    def __init__(self) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+
+    def request(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Page:
+        request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310
+        try:
+            response = self.opener.open(request, timeout=15)
+        except urllib.error.HTTPError as exc:
+            response = exc
+        with response:
+            body = response.read()
+            return Page(
+                status=response.status if hasattr(response, "status") else response.code,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                body=body,
+                cookies=response.headers.get_all("set-cookie") or [],
+            )
+
+    def follow(self, url: str, *, stop: str = "", limit: int = 20) -> tuple[str, Page]:
+        page = self.request(url)
+        for _ in range(limit):
+            if page.status not in (301, 302, 303, 307, 308):
+                break
+            url = urllib.parse.urljoin(url, page.location)
+            if stop and url.startswith(stop):
+                break
+            page = self.request(url)
+        return url, page
+
+    def post_form(self, url: str, fields: dict[str, str]) -> Page:
+        return self.request(
+            url,
+            method="POST",
+            data=urllib.parse.urlencode(fields).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+
+
+def node_unavailable() -> str | None:
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed: the OIDC tests need node and npm for oidc-provider"
+    return None
+
+
+def npm_install(folder: Path) -> None:
+    """``npm ci`` once (pinned by the folder's package-lock.json)."""
+    if (folder / "node_modules" / "oidc-provider").is_dir():
+        return
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--silent"],  # noqa: S607
+        cwd=folder,
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+
+
+class NodeOidcProvider:
+    """``with NodeOidcProvider(folder, client_id=..., ...) as idp:`` — ``idp.issuer``."""
+
+    def __init__(self, folder: Path, *, client_id: str, client_secret: str, redirect_uri: str) -> None:
+        self.folder = folder
+        self.env = {
+            **os.environ,
+            "CLIENT_ID": client_id,
+            "CLIENT_SECRET": client_secret,
+            "REDIRECT_URI": redirect_uri,
+        }
+        self.process: subprocess.Popen[str] | None = None
+        self.issuer = ""
+        self.output: list[str] = []
+
+    def __enter__(self) -> NodeOidcProvider:
+        npm_install(self.folder)
+        self.process = subprocess.Popen(
+            ["node", "provider.mjs"],  # noqa: S607
+            cwd=self.folder,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def read() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.output.append(line)
+                if line.startswith("READY "):
+                    self.issuer = line.split()[1]
+                    ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while not ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise RuntimeError("oidc-provider did not start:\n" + "".join(self.output))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()

@@ -1,0 +1,182 @@
+"""OIDC sign-in end to end: a real oidc-provider (npm) and a real ``tutela serve``.
+
+The test is the browser: it follows the redirects over HTTP and completes the provider's
+login interaction with the user, groups and authentication methods each case needs.
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tutela.testing.process import GatewayProcess
+from tutela.testing.sso import Browser, NodeOidcProvider, node_unavailable
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-oidc")]
+
+PROVIDER_DIR = Path(__file__).resolve().parents[1] / "identity" / "oidc_provider"
+SECRET = "test-client-secret-" + "x" * 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class World:
+    def __init__(self, gw: GatewayProcess, issuer: str) -> None:
+        self.gw = gw
+        self.issuer = issuer
+
+    def sign_in(self, browser: Browser, **facts: str) -> tuple[str, object]:
+        """Start at tutela, log in at the provider with ``facts``; returns the callback URL
+        (not yet visited) and the provider's last page."""
+        url, page = browser.follow(
+            self.gw.admin_url + "/sso/oidc/corp/login", stop=self.issuer + "/interaction/"
+        )
+        assert "/interaction/" in url, (url, page.status, page.body[:300])
+        query = urllib.parse.urlencode(facts)
+        callback, page = browser.follow(f"{url}?{query}", stop=self.gw.admin_url)
+        assert callback.startswith(self.gw.admin_url + "/sso/oidc/corp/callback"), (callback, page.body[:300])
+        return callback, page
+
+    def audit(self, event_type: str) -> list[dict]:  # type: ignore[type-arg]
+        from tutela.store.database import Store
+
+        store = Store(self.gw.db_url)
+        try:
+            return [{**r, "data": orjson.loads(r["data"])} for r in store.audit_events(event_type)]
+        finally:
+            store.close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    reason = node_unavailable()
+    if reason:
+        pytest.skip(reason)
+    port = _free_port()
+    admin = f"http://127.0.0.1:{port}"
+    with NodeOidcProvider(
+        PROVIDER_DIR, client_id="tutela", client_secret=SECRET,
+        redirect_uri=f"{admin}/sso/oidc/corp/callback",
+    ) as idp:
+        policy = f"""
+identity:
+  public_url: {admin}
+  sessions: {{cookie_secure: false}}
+sso:
+  oidc:
+    corp:
+      issuer: {idp.issuer}
+      client_id: tutela
+      client_secret_env: TUTELA_TEST_OIDC_SECRET
+      scopes: [openid, email, profile, groups]
+      mfa_acr: ["urn:tutela:test:mfa"]
+  role_mapping:
+    default:
+      groups: {{eng: analyst, sec-admins: admin}}
+  owner_groups: [tutela-owners]
+"""
+        workdir = tmp_path_factory.mktemp("oidc")
+        with GatewayProcess(
+            workdir, config_text=policy, env={"TUTELA_TEST_OIDC_SECRET": SECRET},
+            extra_args=["--admin-port", str(port)],
+        ) as gw:
+            yield World(gw, idp.issuer)
+
+
+def test_sign_in_with_mfa_maps_groups_to_roles_and_opens_a_session(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="ada", groups="eng,sec-admins", amr="pwd,otp")
+    page = browser.request(callback)
+    assert page.status == 200, page.body
+    result = orjson.loads(page.body)
+    assert result["signed_in"] == "ada@example.com"
+    assert result["workspaces"] == {"default": "admin"}  # the strongest mapped role
+    [cookie] = [c for c in page.cookies if c.startswith("tutela_session=")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    me = orjson.loads(browser.request(world.gw.admin_url + "/admin/v1/me").body)
+    assert me["kind"] == "user" and me["provider"] == "oidc:corp"
+    created = browser.request(
+        world.gw.admin_url + "/admin/v1/workspaces/default/keys", method="POST",
+        data=b'{"role": "analyst", "name": "from-sso"}',
+        headers={"content-type": "application/json"},
+    )
+    assert created.status == 201
+    [event] = [e for e in world.audit("auth.sign_in") if e["actor"] == "ada@example.com"
+               and e["outcome"] == "success"]
+    assert event["data"]["provider"] == "oidc:corp" and event["data"]["mfa"] is True
+    assert event["data"]["source_ip"] == "127.0.0.1"
+    assert any(e["event_type"] == "user.created" for e in world.audit("user.created"))
+    out = browser.request(world.gw.admin_url + "/sso/logout", method="POST",
+                          headers={"content-type": "application/json"})
+    assert out.status == 200
+    assert browser.request(world.gw.admin_url + "/admin/v1/me").status == 401
+    # nothing secret reached the logs or the audit trail
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(callback).query)["code"][0]
+    token = cookie.split(";")[0].split("=", 1)[1]
+    logs = world.gw.stderr_text() + "".join(world.gw.stdout_lines)
+    trail = str(world.audit(None))  # type: ignore[arg-type]
+    for secret in (code, token, SECRET):
+        assert secret not in logs and secret not in trail
+
+
+def test_an_acr_at_the_configured_level_counts_as_mfa(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="grace", groups="eng", amr="pwd",
+                                acr="urn:tutela:test:mfa")
+    page = browser.request(callback)
+    assert page.status == 200, page.body
+    assert orjson.loads(page.body)["workspaces"] == {"default": "analyst"}
+
+
+def test_without_mfa_sign_in_is_refused_with_a_clear_message_and_audited(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="mallory", groups="sec-admins", amr="pwd")
+    page = browser.request(callback)
+    assert page.status == 403
+    message = orjson.loads(page.body)["error"]["message"]
+    assert "multi-factor authentication is required" in message
+    assert not [c for c in page.cookies if c.startswith("tutela_session=")]
+    refused = [e for e in world.audit("auth.sign_in") if e["outcome"] == "failure"
+               and e["actor"] == "mallory@example.com"]
+    assert refused and "multi-factor" in refused[0]["data"]["reason"]
+
+
+def test_state_mismatch_replay_and_another_browser_are_refused(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="eve", groups="eng", amr="pwd,otp")
+    parts = urllib.parse.urlsplit(callback)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    forged = callback.replace(query["state"], "forged-state")
+    assert browser.request(forged).status == 400
+    # the real state, from a browser that did not start the sign-in
+    assert Browser().request(callback).status == 400
+    # the state was spent by that attempt: even the right browser cannot use it now
+    assert browser.request(callback).status == 400
+    reasons = [e["data"]["reason"] for e in world.audit("auth.sign_in") if e["outcome"] == "failure"]
+    assert any("unknown, expired or already used" in r for r in reasons)
+    assert any("another browser" in r for r in reasons)
+
+
+def test_a_person_with_no_mapped_group_gets_no_session(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="zed", groups="marketing", amr="pwd,otp")
+    page = browser.request(callback)
+    assert page.status == 403 and b"no role in any workspace" in page.body
+
+
+def test_owner_group_makes_an_org_owner(world: World) -> None:
+    browser = Browser()
+    callback, _ = world.sign_in(browser, user="olga", groups="tutela-owners", amr="otp")
+    page = browser.request(callback)
+    assert page.status == 200 and orjson.loads(page.body)["org_role"] == "owner"
+    listing = browser.request(world.gw.admin_url + "/admin/v1/workspaces")
+    assert listing.status == 200 and "default" in listing.body.decode()
