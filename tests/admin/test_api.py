@@ -25,7 +25,7 @@ async def test_a_key_is_shown_once_and_never_listed_or_audited(world: World) -> 
     assert parse_key(secret) is not None
     listing = await world.call("GET", "/admin/v1/workspaces/a/keys", "admin")
     assert secret.encode() not in listing.body
-    mine = [k for k in orjson.loads(listing.body) if k["name"] == "ci"][0]
+    mine = next(k for k in orjson.loads(listing.body) if k["name"] == "ci")
     assert mine["state"] == "active" and mine["expires_at"] and mine["rotation_overdue"] is False
     [event] = [e for e in events(world, "api_key.created") if e["data"]["target"] == mine["id"]]
     assert event["actor"].startswith("key:") and event["data"]["source_ip"] == "127.0.0.1"
