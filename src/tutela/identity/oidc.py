@@ -134,7 +134,7 @@ class OidcClient:
         self._discovery: dict[str, Any] | None = None
         self._discovered_at = 0.0
         self._keys: KeySet | None = None
-        self._keys_at = -1e18
+        self._forced_at = -1e18  # the last refetch an unknown kid caused
 
     async def discovery(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -153,14 +153,16 @@ class OidcClient:
 
     async def _keyset(self, *, refresh: bool = False) -> KeySet:
         now = time.monotonic()
-        if self._keys is None or (refresh and now - self._keys_at >= JWKS_REFRESH):
+        forced = refresh and now - self._forced_at >= JWKS_REFRESH
+        if self._keys is None or forced:
+            if forced:
+                self._forced_at = now
             document = await self.discovery()
             data = _json(await self._fetch(document["jwks_uri"], None, {}), "JWKS")
             try:
                 self._keys = KeySet.import_key_set(data)  # type: ignore[arg-type]
             except (JoseError, ValueError, TypeError, KeyError):
                 raise OidcError("the identity provider's JWKS is malformed") from None
-            self._keys_at = now
         return self._keys
 
     async def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
