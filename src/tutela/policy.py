@@ -300,6 +300,7 @@ class SamlProvider(_Strict):
     sp_entity_id: str = ""
     sp_key_file: str = ""
     sp_cert_file: str = ""
+    want_response_signed: bool = False
     email_attribute: str = "email"
     groups_attribute: str = "groups"
     require_mfa: bool = True

@@ -330,6 +330,20 @@ class IdentityStore:
         data: str = row.data
         return data
 
+    def peek_nonce(self, nonce_id: str, kind: str) -> str | None:
+        """The data of a pending, unexpired ``nonce_id``, left in place."""
+        table = schema.auth_nonces
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table.c.data, table.c.expires_at).where(
+                    table.c.id == nonce_id, table.c.kind == kind
+                )
+            ).first()
+        if row is None or row.expires_at <= utcnow():
+            return None
+        data: str = row.data
+        return data
+
     def purge_nonces(self) -> int:
         table = schema.auth_nonces
         with self.engine.begin() as connection:
