@@ -169,11 +169,13 @@ class ServiceProvider:
         expires = utcnow() + dt.timedelta(hours=24)
         conditions = assertion.conditions
         if conditions is not None and conditions.not_on_or_after:
+            import calendar
+
             from saml2.time_util import str_to_time
 
             try:
-                stamp = str_to_time(conditions.not_on_or_after)
-                expires = dt.datetime(*stamp[:6], tzinfo=dt.UTC) + dt.timedelta(
+                stamp = calendar.timegm(str_to_time(conditions.not_on_or_after))
+                expires = dt.datetime.fromtimestamp(stamp, dt.UTC) + dt.timedelta(
                     seconds=self.settings.clock_skew_seconds
                 )
             except (ValueError, TypeError):
