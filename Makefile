@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test install bench lint clean
+.PHONY: run test install test-deps bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ install: $(STAMP)
 ## Start the gateway (:8080) and the admin API (:8081) on the embedded defaults.
 run: $(STAMP)
 	$(BIN)/tutela serve $(ARGS)
+
+## System packages and npm modules the SSO tests use (xmlsec1 for SAML; oidc-provider).
+test-deps:
+	command -v xmlsec1 >/dev/null || apt-get install -y xmlsec1
+	cd tests/identity/oidc_provider && npm ci --no-audit --no-fund
 
 ## Run the whole test suite (unit, storage on SQLite and PostgreSQL, end-to-end), 2 workers.
 test: $(STAMP)
