@@ -29,11 +29,19 @@ FLOW_SECONDS = 600
 
 
 def _base_url(ctx: Context) -> str:
+    """The admin port's external URL: ``identity.public_url``. Without it, only a loopback
+    Host is trusted (a lab on one machine); anything else would let a forged Host header
+    choose where identity providers send people back."""
     configured = ctx.gateway.policy.identity.public_url
     if configured:
         return configured
-    host = ctx.request.headers.get("host", "127.0.0.1")
-    return f"http://{host}"
+    host = ctx.request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    if name in ("127.0.0.1", "localhost", "[::1]"):
+        return f"http://{host}"
+    raise HttpError(
+        503, "not_configured", "set identity.public_url to the admin port's external URL"
+    )
 
 
 async def _refuse(
@@ -77,9 +85,7 @@ async def _finish(ctx: Context, assertion: Assertion, *, clear_flow: bool = Fals
         ("set-cookie", session_cookie(gateway.policy.identity.sessions, signed.token))
     )
     if clear_flow:
-        response.headers.append(
-            ("set-cookie", f"{FLOW_COOKIE}=; Path=/sso/; Max-Age=0; HttpOnly")
-        )
+        response.headers.append(("set-cookie", f"{FLOW_COOKIE}=; Path=/sso/; Max-Age=0; HttpOnly"))
     return response
 
 
