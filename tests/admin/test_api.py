@@ -152,3 +152,20 @@ async def test_break_glass_needs_password_and_a_fresh_totp(world: World) -> None
     assert break_glass.disable(world.identity, "glass@example.com")
     fresh = {**body, "totp": totp.at(__import__("time").time() + 30)}
     assert (await world.call("POST", "/sso/break-glass", body=fresh)).status == 401
+
+
+async def test_disabling_a_departed_person_ends_their_sessions(world: World) -> None:
+    assert (await world.call("GET", "/admin/v1/me", "admin_session")).status == 200
+    off = await world.call("PUT", "/admin/v1/users/ada@example.com", "owner", {"disabled": True})
+    assert off.status == 200 and orjson.loads(off.body)["disabled"] is True
+    assert (await world.call("GET", "/admin/v1/me", "admin_session")).status == 401
+    users = orjson.loads((await world.call("GET", "/admin/v1/users", "owner")).body)
+    ada = next(u for u in users if u["email"] == "ada@example.com")
+    assert ada["disabled"] is True and ada["workspaces"] == {"a": "admin"}
+    [event] = events(world, "user.changed")
+    assert event["data"]["before"]["disabled"] is False and event["data"]["after"]["disabled"]
+    promote = await world.call("PUT", "/admin/v1/users/ada@example.com", "owner", {"owner": True})
+    assert orjson.loads(promote.body)["org_role"] == "owner"
+    myself = await world.call("PUT", "/admin/v1/users/owner@example.com", "owner",
+                              {"disabled": True})
+    assert myself.status == 400

@@ -36,6 +36,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/sso/logout"): LIVE,
     ("GET", "/admin/v1/workspaces"): {"owner"},
     ("POST", "/admin/v1/workspaces"): {"owner"},
+    ("GET", "/admin/v1/users"): {"owner"},
+    ("PUT", "/admin/v1/users/{email}"): {"owner"},
     ("GET", "/admin/v1/workspaces/{workspace}/keys"): A_ADMINS | {"auditor", "key_manager"},
     ("POST", "/admin/v1/workspaces/{workspace}/keys"): A_ADMINS | {"key_manager"},
     ("POST", "/admin/v1/workspaces/{workspace}/keys/{key_id}/rotate"): A_ADMINS | {"key_manager"},
@@ -75,6 +77,8 @@ async def _request(world: World, method: str, pattern: str, who: str, workspace:
         .replace("{email}", "member@example.com")
     )
     body: object = None
+    if "{email}" in pattern:
+        world.identity.upsert_user(email="member@example.com")
     if "members/{email}" in pattern and method == "DELETE":
         identity = world.identity
         user, _ = identity.upsert_user(email="member@example.com")
@@ -82,6 +86,8 @@ async def _request(world: World, method: str, pattern: str, who: str, workspace:
         identity.set_membership(user.id, space.id, "analyst", "manual")  # type: ignore[union-attr]
     if method in ("POST", "PUT"):
         body = {"role": "viewer" if "members" in pattern else "analyst", "name": "n"}
+        if "users" in pattern:
+            body = {"disabled": False}
         if pattern == "/admin/v1/workspaces":
             body = {"name": f"ws-{who.replace('_', '-')}"}
     if pattern.endswith("/keys") and method == "POST" and who == "key_manager":

@@ -176,6 +176,47 @@ async def create_workspace(ctx: Context) -> Response:
     return Response.json({"id": record.id, "name": name}, 201)
 
 
+async def list_users(ctx: Context) -> Response:
+    identity = ctx.gateway.identity
+    users = await asyncio.to_thread(identity.list_users)
+    spaces = {w.id: w.name for w in await asyncio.to_thread(ctx.gateway.store.list_workspaces)}
+    out = []
+    for user in users:
+        memberships = await asyncio.to_thread(identity.memberships_of, user.id)
+        roles = {spaces[ws]: m.role for ws, m in memberships.items() if ws in spaces}
+        out.append({**user.public(), "workspaces": roles})
+    return Response.json(out)
+
+
+async def put_user(ctx: Context) -> Response:
+    """``{"disabled": bool, "owner": bool}``: a departed person is disabled (every session
+    ends at once, sign-in is refused); owners are appointed or removed."""
+    email = _email(ctx)
+    body = ctx.request.json()
+    identity = ctx.gateway.identity
+    user = await asyncio.to_thread(identity.get_user_by_email, email)
+    if user is None:
+        raise HttpError(404, "not_found", "no such user")
+    before = {"disabled": user.disabled_at is not None, "org_role": user.org_role}
+    if "disabled" in body:
+        if not isinstance(body["disabled"], bool):
+            raise HttpError(400, "invalid_request", "disabled must be true or false")
+        if body["disabled"] and user.id == ctx.who.id:
+            raise HttpError(400, "invalid_request", "you cannot disable yourself")
+        await asyncio.to_thread(identity.set_disabled, user.id, body["disabled"])
+        if body["disabled"]:
+            await asyncio.to_thread(identity.revoke_user_sessions, user.id)
+    if "owner" in body:
+        if not isinstance(body["owner"], bool):
+            raise HttpError(400, "invalid_request", "owner must be true or false")
+        await asyncio.to_thread(identity.set_org_role, user.id, OWNER if body["owner"] else None)
+    updated = await asyncio.to_thread(identity.get_user, user.id)
+    assert updated is not None
+    after = {"disabled": updated.disabled_at is not None, "org_role": updated.org_role}
+    await _audit(ctx, _change(ctx, "user.changed", target=user.id, before=before, after=after))
+    return Response.json(updated.public())
+
+
 # -- keys -------------------------------------------------------------------------------
 
 

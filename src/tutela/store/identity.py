@@ -152,6 +152,15 @@ class IdentityStore:
                 .values(password_hash=password_hash, totp_secret=totp_secret)
             )
 
+    def set_disabled(self, user_id: str, disabled: bool) -> None:
+        table = schema.users
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.update()
+                .where(table.c.id == user_id)
+                .values(disabled_at=utcnow() if disabled else None)
+            )
+
     def list_users(self) -> list[UserRecord]:
         table = schema.users
         with self.engine.connect() as connection:
