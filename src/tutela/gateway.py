@@ -117,6 +117,12 @@ class Gateway:
         if principal is None:
             # Never echo what was presented: it may be a real secret for something else.
             raise GatewayError(ErrorKind.AUTHENTICATION, "invalid, expired or revoked API key")
+        if not self.policy.keys_allowed(principal.workspace):
+            raise GatewayError(
+                ErrorKind.PERMISSION,
+                f"workspace {principal.workspace!r} requires interactive sign-in; "
+                "API keys are refused there",
+            )
         return principal
 
     def upstream_for(self, principal: Principal) -> Upstream:

@@ -71,6 +71,7 @@ class UpstreamSettings(_Strict):
 
 class WorkspaceSettings(_Strict):
     upstream: str | None = None
+    interactive_only: bool = False  # people signed in only: API keys are refused here
 
 
 class LimitsSettings(_Strict):
@@ -390,6 +391,10 @@ class Policy(_Strict):
         return (settings.upstream if settings and settings.upstream else None) or (
             self.default_upstream
         )
+
+    def keys_allowed(self, workspace: str) -> bool:
+        settings = self.workspaces.get(workspace)
+        return not (settings is not None and settings.interactive_only)
 
     def redis_url(self) -> str | None:
         return os.environ.get(self.redis_url_env) or None

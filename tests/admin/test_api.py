@@ -169,3 +169,38 @@ async def test_disabling_a_departed_person_ends_their_sessions(world: World) -> 
     myself = await world.call("PUT", "/admin/v1/users/owner@example.com", "owner",
                               {"disabled": True})
     assert myself.status == 400
+
+
+async def test_interactive_only_workspaces_refuse_api_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutela.admin.app import AdminApp
+    from tutela.gateway import Gateway
+    from tutela.identity.api_keys import mint_key
+    from tutela.ingress.app import GatewayApp
+    from tutela.policy import parse_policy
+    from tutela.store.database import Store
+    from tutela.testing.asgi import call
+
+    store = Store(f"sqlite:///{tmp_path / 'i.db'}")
+    store.migrate()
+    store.create_workspace("people")
+    store.create_workspace("apps")
+    gateway = Gateway(parse_policy("workspaces:\n  people: {interactive_only: true}\n"), store)
+    await gateway.start()
+    try:
+        refused = mint_key(store, workspace="people", role="admin").secret
+        allowed = mint_key(store, workspace="apps", role="admin").secret
+        for key, status in ((refused, 403), (allowed, 200)):
+            answer = await call(GatewayApp(gateway), "GET", "/v1/models",
+                                headers=[(b"x-api-key", key.encode())])
+            assert answer.status == status, answer.body
+        assert b"requires interactive sign-in" in (
+            await call(GatewayApp(gateway), "GET", "/v1/models",
+                       headers=[(b"x-api-key", refused.encode())])
+        ).body
+        admin = AdminApp(gateway)
+        me = await call(admin, "GET", "/admin/v1/me",
+                        headers=[(b"authorization", f"Bearer {refused}".encode())])
+        assert me.status == 401
+    finally:
+        await gateway.stop()
+        store.close()

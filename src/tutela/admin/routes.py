@@ -136,7 +136,7 @@ async def authenticate(gateway: Gateway, request: Request) -> tuple[Actor | None
     if scheme.lower() == "bearer" and token:
         if parse_key(token) is not None:
             principal = await gateway.authenticator.authenticate(token)
-            if principal is None:
+            if principal is None or not gateway.policy.keys_allowed(principal.workspace):
                 return None, False
             record = await asyncio.to_thread(gateway.store.find_key, principal.key_id)
             return (Actor.of_key(record) if record is not None else None), False
