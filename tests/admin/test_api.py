@@ -204,3 +204,20 @@ async def test_interactive_only_workspaces_refuse_api_keys(tmp_path) -> None:  #
     finally:
         await gateway.stop()
         store.close()
+
+
+async def test_denied_admin_actions_are_audited_where_the_caller_belongs(world: World) -> None:
+    escalate = await world.call("POST", "/admin/v1/workspaces/a/keys", "key_manager",
+                                {"role": "admin"})
+    assert escalate.status == 403
+    reach = await world.call("GET", "/admin/v1/workspaces/b/keys", "admin")
+    assert reach.status == 403
+    denied = events(world, "admin.denied")
+    a = world.store.get_workspace("a")
+    assert len(denied) == 2 and {e["workspace_id"] for e in denied} == {a.id}  # type: ignore[union-attr]
+    assert any("cannot create a key with role 'admin'" in e["data"]["reason"] for e in denied)
+    b = world.store.get_workspace("b")
+    b_view = orjson.loads((await world.call("GET", "/admin/v1/workspaces/b/audit",
+                                            "other_admin")).body)
+    assert all(row["event_type"] != "admin.denied" for row in b_view)
+    assert b is not None

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import orjson
+
 from tutela.admin.http import HttpError, Request, Response
 from tutela.identity.api_keys import parse_key
 from tutela.identity.sessions import Actor, resolve_session
@@ -160,17 +162,41 @@ async def dispatch(gateway: Gateway, routes: tuple[Route, ...], request: Request
             continue
         ctx = Context(gateway=gateway, request=request, params=match.groupdict())
         try:
-            denied = await authorise(ctx, route)
-            if denied is not None:
-                return denied
-            return await route.handler(ctx)
+            response = await authorise(ctx, route) or await route.handler(ctx)
         except HttpError as exc:
-            return Response.error(exc.status, exc.kind, exc.message)
+            response = Response.error(exc.status, exc.kind, exc.message)
+        if response.status == 403 and ctx.actor is not None:
+            await _audit_denial(ctx, route, response)
+        return response
     if allowed:
         response = Response.error(405, "method_not_allowed", "method not allowed")
         response.headers.append(("allow", ", ".join(sorted(set(allowed)))))
         return response
     return Response.error(404, "not_found", f"no route for {request.method} {request.path}")
+
+
+async def _audit_denial(ctx: Context, route: Route, response: Response) -> None:
+    from tutela.audit.events import admin_denied_event
+
+    actor = ctx.who
+    try:
+        reason = str(orjson.loads(response.body)["error"]["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        reason = "forbidden"
+    # Recorded where the caller belongs (its key's workspace, or the workspace it acted in),
+    # never in a workspace it has no role in: B's audit view shows nothing of A's callers.
+    # Owners see every denial through the organisation-wide trail.
+    workspace_id = ctx.workspace.id if ctx.workspace is not None else actor.key_workspace_id
+    event = admin_denied_event(
+        actor=actor.label,
+        workspace_id=workspace_id,
+        source_ip=ctx.request.client_ip,
+        provider=actor.provider,
+        method=route.method,
+        route=route.pattern,
+        reason=reason[:300],
+    )
+    await asyncio.to_thread(ctx.gateway.store.append_audit, [event.row()])
 
 
 async def authorise(ctx: Context, route: Route) -> Response | None:

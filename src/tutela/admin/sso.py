@@ -139,12 +139,21 @@ async def oidc_login(ctx: Context) -> Response:
     client = oidc_client(ctx)
     state, nonce, browser = random_token(), random_token(), random_token()
     verifier, challenge = pkce_pair()
+    redirect_uri = f"{_base_url(ctx)}/sso/oidc/{client.name}/callback"
     try:
-        url = await client.authorization_url(state=state, nonce=nonce, code_challenge=challenge)
+        url = await client.authorization_url(
+            state=state, nonce=nonce, code_challenge=challenge, redirect_uri=redirect_uri
+        )
     except OidcError as exc:
         return await _refuse(ctx, f"oidc:{client.name}", str(exc), status=502)
     data = json.dumps(
-        {"provider": client.name, "nonce": nonce, "verifier": verifier, "browser": _sha(browser)}
+        {
+            "provider": client.name,
+            "nonce": nonce,
+            "verifier": verifier,
+            "browser": _sha(browser),
+            "redirect_uri": redirect_uri,
+        }
     )
     expires = utcnow() + dt.timedelta(seconds=FLOW_SECONDS)
     await asyncio.to_thread(
@@ -188,7 +197,7 @@ async def oidc_callback(ctx: Context) -> Response:
     if issuer is not None and issuer.rstrip("/") != client.settings.issuer:  # RFC 9207
         return await _refuse(ctx, provider, "the callback names another issuer", status=400)
     try:
-        id_token = await client.exchange_code(code, flow["verifier"])
+        id_token = await client.exchange_code(code, flow["verifier"], flow.get("redirect_uri"))
         claims = await client.verify_id_token(id_token, nonce=flow["nonce"])
     except OidcError as exc:
         return await _refuse(ctx, provider, str(exc))

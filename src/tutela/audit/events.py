@@ -177,3 +177,30 @@ def access_change_event(
             "provider": provider,
         },
     )
+
+
+def admin_denied_event(
+    *,
+    actor: str,
+    workspace_id: str | None,
+    source_ip: str,
+    provider: str,
+    method: str,
+    route: str,
+    reason: str,
+) -> AuditEvent:
+    """``admin.denied``: an authenticated caller was refused an admin action (a missing
+    permission, another workspace, or an attempt to grant a role stronger than its own)."""
+    return AuditEvent(
+        event_type="admin.denied",
+        outcome="failure",
+        actor=actor,
+        workspace_id=workspace_id,
+        data={
+            "method": method,
+            "route": route,
+            "reason": reason,
+            "source_ip": source_ip,
+            "provider": provider,
+        },
+    )

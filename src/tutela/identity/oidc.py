@@ -165,13 +165,15 @@ class OidcClient:
                 raise OidcError("the identity provider's JWKS is malformed") from None
         return self._keys
 
-    async def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+    async def authorization_url(
+        self, *, state: str, nonce: str, code_challenge: str, redirect_uri: str | None = None
+    ) -> str:
         document = await self.discovery()
         query = urllib.parse.urlencode(
             {
                 "response_type": "code",
                 "client_id": self.settings.client_id,
-                "redirect_uri": self.redirect_uri,
+                "redirect_uri": redirect_uri or self.redirect_uri,
                 "scope": " ".join(self.settings.scopes),
                 "state": state,
                 "nonce": nonce,
@@ -182,14 +184,16 @@ class OidcClient:
         endpoint: str = document["authorization_endpoint"]
         return endpoint + ("&" if "?" in endpoint else "?") + query
 
-    async def exchange_code(self, code: str, code_verifier: str) -> str:
+    async def exchange_code(
+        self, code: str, code_verifier: str, redirect_uri: str | None = None
+    ) -> str:
         """Redeem the code at the token endpoint; returns the ID token."""
         document = await self.discovery()
         form = urllib.parse.urlencode(
             {
                 "grant_type": "authorization_code",
                 "code": code,
-                "redirect_uri": self.redirect_uri,
+                "redirect_uri": redirect_uri or self.redirect_uri,
                 "code_verifier": code_verifier,
                 "client_id": self.settings.client_id,
             }

@@ -227,12 +227,13 @@ def service_provider(gateway: Gateway, name: str, base_url: str) -> ServiceProvi
     settings = gateway.policy.sso.saml.get(name)
     if settings is None:
         raise HttpError(404, "not_found", f"no SAML provider named {name!r}")
-    cached = gateway.sso_clients.get(f"saml:{name}")
+    cache_key = f"saml:{name}:{base_url}"  # base_url is public_url, or a loopback Host
+    cached = gateway.sso_clients.get(cache_key)
     if isinstance(cached, ServiceProvider):
         return cached
     try:
         sp = ServiceProvider(name, settings, base_url)
     except SamlError as exc:
         raise HttpError(503, "not_configured", f"SAML provider {name!r}: {exc}") from None
-    gateway.sso_clients[f"saml:{name}"] = sp
+    gateway.sso_clients[cache_key] = sp
     return sp
