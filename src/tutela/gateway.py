@@ -16,6 +16,8 @@ from tutela.audit.writer import BatchWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
 from tutela.identity.api_keys import ApiKeyAuthenticator
+from tutela.identity.device_flow import DeviceFlowApp
+from tutela.identity.gateway_tokens import ACCESS_PREFIX, GatewayTokenAuthenticator
 from tutela.identity.revocation import RevocationListener, announce
 from tutela.identity.roles import Roles
 from tutela.logs import AccessLog
@@ -38,6 +40,10 @@ class Gateway:
         self.identity = IdentityStore(store)
         self.revocations: RevocationListener | None = None
         self.sso_clients: dict[str, object] = {}  # OIDC clients / SAML SPs, built on first use
+        self.tokens = GatewayTokenAuthenticator(
+            store, self.roles, ttl=policy.identity.keys.cache_seconds
+        )
+        self.device_flow = DeviceFlowApp(self)
         self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())
         self.pipeline = default_guards(policy, self)
         self.upstreams: dict[str, Upstream] = build_upstreams(policy)
@@ -85,6 +91,14 @@ class Gateway:
     def _heard_revocation(self, kind: str, ident: str) -> None:
         if kind == "key":
             self.authenticator.forget(ident)
+        elif kind in ("user", "session"):
+            self.tokens.forget_all()
+
+    async def revoke_user(self, user_id: str) -> None:
+        """End every session and gateway token of a person, here and on every replica."""
+        await asyncio.to_thread(self.identity.revoke_user_sessions, user_id)
+        self.tokens.forget_all()
+        await asyncio.to_thread(announce, self.policy.redis_url(), "user", user_id)
 
     async def revoke_key(self, key_id: str, workspace_id: str | None) -> KeyRecord | None:
         """Revoke in the database, forget it here, and tell every other replica."""
@@ -113,6 +127,13 @@ class Gateway:
                 ErrorKind.AUTHENTICATION,
                 "missing API key: send it in the x-api-key header or as Authorization: Bearer",
             )
+        if presented.startswith(ACCESS_PREFIX):  # Claude Code signed in through SSO
+            principal = await self.tokens.authenticate(presented)
+            if principal is None:
+                raise GatewayError(
+                    ErrorKind.AUTHENTICATION, "invalid or expired gateway token: sign in again"
+                )
+            return principal
         principal = await self.authenticator.authenticate(presented)
         if principal is None:
             # Never echo what was presented: it may be a real secret for something else.

@@ -233,17 +233,29 @@ class BreakGlassPolicy(_Strict):
     enabled: bool = True
 
 
+class ClaudeCodeSettings(_Strict):
+    """Claude Code sign-in without API keys (the gateway OAuth device flow)."""
+
+    enabled: bool = False
+    access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
+    refresh_token_days: Annotated[int, Field(ge=0, le=90)] = 14
+    default_workspace: str = ""
+    managed_settings: dict[str, Any] | None = None
+
+
 class IdentitySettings(_Strict):
     public_url: str = ""
+    gateway_public_url: str = ""
     keys: KeyPolicy = KeyPolicy()
     sessions: SessionPolicy = SessionPolicy()
     break_glass: BreakGlassPolicy = BreakGlassPolicy()
+    claude_code: ClaudeCodeSettings = ClaudeCodeSettings()
 
-    @field_validator("public_url")
+    @field_validator("public_url", "gateway_public_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
-            raise ValueError("public_url must start with http:// or https://")
+            raise ValueError("the URL must start with http:// or https://")
         return value.rstrip("/")
 
 

@@ -23,6 +23,7 @@ PUBLIC_ROUTES = {
     ("GET", "/sso/oidc/{provider}/login"), ("GET", "/sso/oidc/{provider}/callback"),
     ("GET", "/sso/saml/{provider}/metadata"), ("GET", "/sso/saml/{provider}/login"),
     ("POST", "/sso/saml/{provider}/acs"), ("POST", "/sso/break-glass"),
+    ("GET", "/sso/device"), ("POST", "/sso/device"),
 }
 
 LIVE = {"owner", "admin", "analyst", "viewer", "auditor", "key_manager", "admin_session",

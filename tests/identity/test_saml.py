@@ -206,7 +206,8 @@ async def test_replay_cache_refuses_an_assertion_seen_before(world: World) -> No
     saml_response = world.response(request_id)
     sp = service_provider(world.gateway, "corp", BASE)
     identity = IdentityStore(world.store)
-    sp.accept(saml_response, identity)
+    assertion, _ = sp.accept(saml_response, identity)
+    assert assertion.email == "ada@example.com"
     # even if the request id were pending again, the assertion id is remembered
     identity.put_nonce("saml:" + request_id, "saml", "corp",
                        dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5))

@@ -205,7 +205,7 @@ async def put_user(ctx: Context) -> Response:
             raise HttpError(400, "invalid_request", "you cannot disable yourself")
         await asyncio.to_thread(identity.set_disabled, user.id, body["disabled"])
         if body["disabled"]:
-            await asyncio.to_thread(identity.revoke_user_sessions, user.id)
+            await ctx.gateway.revoke_user(user.id)
     if "owner" in body:
         if not isinstance(body["owner"], bool):
             raise HttpError(400, "invalid_request", "owner must be true or false")

@@ -7,6 +7,7 @@ Bodies are capped (64 KiB) and JSON or form-encoded; errors are JSON
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -14,7 +15,9 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from tutela.ingress.app import Receive, Scope, Send
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_BODY = 64 * 1024
 

@@ -119,6 +119,8 @@ def build_routes() -> tuple[Route, ...]:
         r("GET", "/sso/saml/{provider}/metadata", PUBLIC, sso.saml_metadata, "SP metadata"),
         r("GET", "/sso/saml/{provider}/login", PUBLIC, sso.saml_login, "start a SAML sign-in"),
         r("POST", "/sso/saml/{provider}/acs", PUBLIC, sso.saml_acs, "SAML assertion consumer"),
+        r("GET", "/sso/device", PUBLIC, sso.device_page, "Claude Code sign-in: confirm the code"),
+        r("POST", "/sso/device", PUBLIC, sso.device_confirm, "Claude Code sign-in: pick the IdP"),
         r(
             "POST",
             "/sso/break-glass",

@@ -19,6 +19,8 @@ from typing import Any
 from tutela.admin.http import HttpError, Response
 from tutela.admin.routes import Context
 from tutela.audit.events import sign_in_event
+from tutela.identity import device_flow
+from tutela.identity.gateway_tokens import usable_workspace
 from tutela.identity.oidc import OidcClient, OidcError, pkce_pair, random_token
 from tutela.identity.sessions import session_cookie
 from tutela.identity.sign_in import Assertion, SignInRefused, complete_sign_in, mfa_satisfied
@@ -59,7 +61,9 @@ async def _refuse(
     return Response.error(status, "sign_in_refused", f"sign-in refused: {reason}")
 
 
-async def _finish(ctx: Context, assertion: Assertion, *, clear_flow: bool = False) -> Response:
+async def _finish(
+    ctx: Context, assertion: Assertion, *, clear_flow: bool = False, device: str = ""
+) -> Response:
     gateway = ctx.gateway
     try:
         signed = await asyncio.to_thread(
@@ -69,9 +73,15 @@ async def _finish(ctx: Context, assertion: Assertion, *, clear_flow: bool = Fals
             gateway.roles,
             assertion,
             client_ip=ctx.request.client_ip,
+            open_session=not device,
         )
     except SignInRefused as exc:
+        if device:
+            await asyncio.to_thread(device_flow.deny, gateway, device, exc.reason)
         return await _refuse(ctx, assertion.provider, exc.reason, exc.actor, exc.status)
+    if device:
+        return await _approve_device(ctx, signed.user, assertion.provider, device)
+    assert signed.session is not None
     response = Response.json(
         {
             "signed_in": signed.user.email,
@@ -98,6 +108,107 @@ async def providers(ctx: Context) -> Response:
             "break_glass": ctx.gateway.policy.identity.break_glass.enabled,
         }
     )
+
+
+# -- Claude Code device approval ---------------------------------------------------------
+
+_DEVICE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>tutela: sign in Claude
+Code</title></head><body><h1>Sign in Claude Code</h1><p>Check that your terminal shows this
+code: <strong>{code}</strong>. Only continue if you started this sign-in yourself.</p>
+<form method="post" action="/sso/device"><input type="hidden" name="user_code" value="{code}">
+{buttons}</form></body></html>"""
+
+
+def _html(body: str, status: int = 200) -> Response:
+    response = Response(status=status, body=body.encode(), content_type="text/html; charset=utf-8")
+    response.headers.append(("content-security-policy", "default-src 'none'; form-action 'self'"))
+    response.headers.append(("x-frame-options", "DENY"))
+    return response
+
+
+async def device_page(ctx: Context) -> Response:
+    """The page Claude Code opens: shows the code and asks for an explicit confirmation
+    (RFC 8628 section 5.4: never auto-submit), then the identity provider to use."""
+    import html
+
+    code = device_flow.normalise_user_code(ctx.request.query.get("user_code", ""))
+    if not code or not await asyncio.to_thread(device_flow.pending, ctx.gateway, code):
+        return _html(
+            "<p>This sign-in code is unknown or expired. Start again in Claude Code.</p>", 404
+        )
+    sso = ctx.gateway.policy.sso
+    names = [f"oidc:{n}" for n in sso.oidc] + [f"saml:{n}" for n in sso.saml]
+    buttons = "".join(
+        f'<button name="provider" value="{html.escape(n)}">Continue with {html.escape(n)}</button>'
+        for n in names
+    )
+    return _html(_DEVICE_PAGE.format(code=html.escape(code), buttons=buttons))
+
+
+async def device_confirm(ctx: Context) -> Response:
+    form = ctx.request.form()
+    code = device_flow.normalise_user_code(form.get("user_code", ""))
+    kind, _, name = form.get("provider", "").partition(":")
+    sso = ctx.gateway.policy.sso
+    if not code or not await asyncio.to_thread(device_flow.pending, ctx.gateway, code):
+        return _html("<p>This sign-in code is unknown or expired.</p>", 404)
+    if (kind == "oidc" and name in sso.oidc) or (kind == "saml" and name in sso.saml):
+        return Response(
+            status=303,
+            content_type="text/plain",
+            headers=[("location", f"/sso/{kind}/{name}/login?device={code}")],
+        )
+    return _html("<p>Unknown identity provider.</p>", 400)
+
+
+async def _approve_device(ctx: Context, user: Any, provider: str, code: str) -> Response:
+    gateway = ctx.gateway
+    workspace = await asyncio.to_thread(
+        usable_workspace,
+        gateway.identity,
+        gateway.store,
+        gateway.roles,
+        user.id,
+        gateway.policy.identity.claude_code.default_workspace,
+    )
+    if workspace is None:
+        reason = "you have no role in any workspace that may use Claude"
+        await asyncio.to_thread(device_flow.deny, gateway, code, reason)
+        return await _refuse(ctx, provider, reason, user.email)
+    approved = await asyncio.to_thread(
+        device_flow.approve,
+        gateway,
+        code,
+        user_id=user.id,
+        email=user.email,
+        provider=provider,
+        workspace_id=workspace,
+    )
+    if not approved:
+        return await _refuse(
+            ctx, provider, "the sign-in code is unknown, expired or used", user.email, 400
+        )
+    event = sign_in_event(
+        "device_approved",
+        "success",
+        actor=user.email,
+        source_ip=ctx.request.client_ip,
+        provider=provider,
+    )
+    await asyncio.to_thread(gateway.store.append_audit, [event.row()])
+    return _html(
+        "<p>Claude Code is signed in. You can close this window and return to your terminal.</p>"
+    )
+
+
+def _device_param(ctx: Context) -> str:
+    raw = ctx.request.query.get("device", "")
+    if not raw:
+        return ""
+    code = device_flow.normalise_user_code(raw)
+    if not code or not ctx.gateway.policy.identity.claude_code.enabled:
+        raise HttpError(400, "invalid_request", "unknown sign-in code")
+    return code
 
 
 # -- OIDC -------------------------------------------------------------------------------
@@ -137,6 +248,7 @@ def _sha(value: str) -> str:
 
 async def oidc_login(ctx: Context) -> Response:
     client = oidc_client(ctx)
+    device = _device_param(ctx)
     state, nonce, browser = random_token(), random_token(), random_token()
     verifier, challenge = pkce_pair()
     redirect_uri = f"{_base_url(ctx)}/sso/oidc/{client.name}/callback"
@@ -153,6 +265,7 @@ async def oidc_login(ctx: Context) -> Response:
             "verifier": verifier,
             "browser": _sha(browser),
             "redirect_uri": redirect_uri,
+            "device": device,
         }
     )
     expires = utcnow() + dt.timedelta(seconds=FLOW_SECONDS)
@@ -231,6 +344,7 @@ async def oidc_callback(ctx: Context) -> Response:
             mfa=mfa,
         ),
         clear_flow=True,
+        device=str(flow.get("device") or ""),
     )
 
 
@@ -248,10 +362,12 @@ async def saml_login(ctx: Context) -> Response:
     from tutela.identity import saml
 
     sp = saml.service_provider(ctx.gateway, ctx.params["provider"], _base_url(ctx))
+    device = _device_param(ctx)
     request_id, url = await asyncio.to_thread(sp.login_redirect)
     expires = utcnow() + dt.timedelta(seconds=FLOW_SECONDS)
+    data = json.dumps({"provider": sp.name, "device": device})
     await asyncio.to_thread(
-        ctx.gateway.identity.put_nonce, "saml:" + request_id, "saml", sp.name, expires
+        ctx.gateway.identity.put_nonce, "saml:" + request_id, "saml", data, expires
     )
     return Response.redirect(url)
 
@@ -263,12 +379,16 @@ async def saml_acs(ctx: Context) -> Response:
     provider = f"saml:{sp.name}"
     form = ctx.request.form()
     try:
-        assertion = await asyncio.to_thread(
+        assertion, pending = await asyncio.to_thread(
             sp.accept, form.get("SAMLResponse", ""), ctx.gateway.identity
         )
     except saml.SamlError as exc:
         return await _refuse(ctx, provider, str(exc), actor=exc.actor)
-    return await _finish(ctx, assertion)
+    try:
+        device = str(json.loads(pending).get("device") or "")
+    except (ValueError, AttributeError):
+        device = ""
+    return await _finish(ctx, assertion, device=device)
 
 
 # -- break-glass and sign-out ---------------------------------------------------------------

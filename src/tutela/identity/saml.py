@@ -94,7 +94,9 @@ class ServiceProvider:
             "allow_unknown_attributes": True,
             "service": {
                 "sp": {
-                    "endpoints": {"assertion_consumer_service": [(self.acs_url, BINDING_HTTP_POST)]},
+                    "endpoints": {
+                        "assertion_consumer_service": [(self.acs_url, BINDING_HTTP_POST)]
+                    },
                     "want_assertions_signed": True,
                     "want_response_signed": settings.want_response_signed,
                     "allow_unsolicited": False,
@@ -129,8 +131,9 @@ class ServiceProvider:
         location = dict(info["headers"])["Location"]
         return str(request_id), str(location)
 
-    def accept(self, saml_response: str, identity: IdentityStore) -> Assertion:
-        """Verify a posted ``SAMLResponse``; returns what it asserts, or raises SamlError."""
+    def accept(self, saml_response: str, identity: IdentityStore) -> tuple[Assertion, str]:
+        """Verify a posted ``SAMLResponse``; returns what it asserts and the data stored
+        with the sign-in it answers, or raises SamlError."""
         from saml2 import BINDING_HTTP_POST
         from saml2.response import StatusError
         from saml2.sigver import SignatureError
@@ -164,7 +167,8 @@ class ServiceProvider:
         if not self._audience_is_us(assertion):
             raise SamlError("the assertion is for another audience")
         request_id = str(response.in_response_to or "")
-        if not request_id or identity.take_nonce("saml:" + request_id, "saml") is None:
+        pending = identity.take_nonce("saml:" + request_id, "saml") if request_id else None
+        if pending is None:
             raise SamlError("the response answers no pending sign-in (replayed or unsolicited)")
         expires = utcnow() + dt.timedelta(hours=24)
         conditions = assertion.conditions
@@ -180,7 +184,9 @@ class ServiceProvider:
                 )
             except (ValueError, TypeError):
                 pass
-        if not identity.put_nonce(f"saml-seen:{self.name}:{assertion.id}", "saml-seen", "", expires):
+        if not identity.put_nonce(
+            f"saml-seen:{self.name}:{assertion.id}", "saml-seen", "", expires
+        ):
             raise SamlError("this assertion was already used (replay)")
         ava: dict[str, list[str]] = response.ava or {}
         email = _first(ava.get(self.settings.email_attribute))
@@ -197,7 +203,7 @@ class ServiceProvider:
                 f"AuthnContextClassRef {list(contexts)}. Sign in again with MFA.",
                 actor=email.lower(),
             )
-        return Assertion(
+        assertion_out = Assertion(
             provider=f"saml:{self.name}",
             subject=name_id or email,
             email=email,
@@ -206,6 +212,7 @@ class ServiceProvider:
             amr=contexts,
             mfa=mfa,
         )
+        return assertion_out, pending
 
     def _audience_is_us(self, assertion: Any) -> bool:
         conditions = assertion.conditions

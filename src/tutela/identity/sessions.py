@@ -115,7 +115,7 @@ def resolve_session(identity: IdentityStore, token: str) -> Actor | None:
     expected = record.token_sha256 if record is not None else "0" * 64
     if not hmac.compare_digest(digest(token), expected) or record is None:
         return None
-    if not record.active(utcnow()):
+    if not record.active(utcnow()) or record.kind != "admin":
         return None
     user = identity.get_user(record.user_id)
     if user is None or user.disabled_at is not None:

@@ -45,7 +45,7 @@ class Assertion:
 class SignedIn:
     user: UserRecord
     token: str
-    session: SessionRecord
+    session: SessionRecord | None
     workspaces: dict[str, str] = field(default_factory=dict)  # workspace name -> role
     events: list[AuditEvent] = field(default_factory=list)
 
@@ -67,6 +67,7 @@ def complete_sign_in(
     assertion: Assertion,
     *,
     client_ip: str,
+    open_session: bool = True,
 ) -> SignedIn:
     """Create or update the user, apply the role mapping, open a session. Synchronous (runs
     in a worker thread). Raises ``SignInRefused`` when the person may not sign in."""
@@ -124,14 +125,16 @@ def complete_sign_in(
             "or to map one of your groups",
             actor=email,
         )
-    token, session = start_session(
-        identity,
-        user,
-        provider=assertion.provider,
-        amr=" ".join(assertion.amr),
-        client_ip=client_ip,
-        settings=policy.identity.sessions,
-    )
+    token, session = "", None
+    if open_session:
+        token, session = start_session(
+            identity,
+            user,
+            provider=assertion.provider,
+            amr=" ".join(assertion.amr),
+            client_ip=client_ip,
+            settings=policy.identity.sessions,
+        )
     events.append(
         sign_in_event(
             "sign_in",
@@ -139,7 +142,7 @@ def complete_sign_in(
             actor=email,
             source_ip=client_ip,
             provider=assertion.provider,
-            session_id=session.id,
+            session_id=session.id if session else "",
             mfa=assertion.mfa,
         )
     )

@@ -70,6 +70,8 @@ class SessionRecord:
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
+    kind: str = "admin"
+    workspace_id: str | None = None
 
     def active(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
@@ -251,8 +253,12 @@ class IdentityStore:
         amr: str,
         client_ip: str,
         expires_at: dt.datetime,
+        kind: str = "admin",
+        workspace_id: str | None = None,
     ) -> SessionRecord:
         record = SessionRecord(
+            kind=kind,
+            workspace_id=workspace_id,
             id="ses_" + os.urandom(8).hex(),
             token_sha256=token_sha256,
             user_id=user_id,
@@ -274,6 +280,8 @@ class IdentityStore:
                     client_ip=record.client_ip,
                     created_at=record.created_at,
                     expires_at=record.expires_at,
+                    kind=kind,
+                    workspace_id=workspace_id,
                 )
             )
         return record
@@ -338,6 +346,19 @@ class IdentityStore:
             return None
         data: str = row.data
         return data
+
+    def update_nonce(self, nonce_id: str, kind: str, data: str, expected: str) -> bool:
+        """Replace a pending nonce's data, only if it still holds ``expected`` (no lost
+        update when two replicas race); False otherwise."""
+        table = schema.auth_nonces
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                table.update()
+                .where(table.c.id == nonce_id, table.c.kind == kind, table.c.data == expected)
+                .where(table.c.expires_at > utcnow())
+                .values(data=data)
+            )
+        return bool(result.rowcount == 1)
 
     def peek_nonce(self, nonce_id: str, kind: str) -> str | None:
         """The data of a pending, unexpired ``nonce_id``, left in place."""

@@ -153,6 +153,9 @@ sessions = Table(
     Column("id", String(40), primary_key=True),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    # "admin" (admin-port sign-in) or "gateway" (a Claude Code token bound to a workspace)
+    Column("kind", String(20), nullable=False, default="admin"),
+    Column("workspace_id", String(40), nullable=True),
     Column("idp", String(100), nullable=False),
     Column("amr", String(200), nullable=False, default=""),
     Column("client_ip", String(64), nullable=False, default=""),

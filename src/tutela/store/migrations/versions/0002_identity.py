@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
         sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False, server_default="admin"),
+        sa.Column("workspace_id", sa.String(40), nullable=True),
         sa.Column("idp", sa.String(100), nullable=False),
         sa.Column("amr", sa.String(200), nullable=False),
         sa.Column("client_ip", sa.String(64), nullable=False),
