@@ -71,6 +71,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 identity:
   public_url: {admin}
   sessions: {{cookie_secure: false}}
+  claude_code:
+    enabled: true
+    managed_settings: {{env: {{CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY: "1"}}}}
 sso:
   oidc:
     corp:

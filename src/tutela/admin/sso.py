@@ -16,6 +16,8 @@ import json
 import os
 from typing import Any
 
+import orjson
+
 from tutela.admin.http import HttpError, Response
 from tutela.admin.routes import Context
 from tutela.audit.events import sign_in_event
@@ -306,6 +308,22 @@ async def oidc_callback(ctx: Context) -> Response:
         return await _refuse(
             ctx, provider, "the sign-in was started in another browser", status=400
         )
+    device = str(flow.get("device") or "")
+    response = await _oidc_complete(ctx, client, flow, code, device)
+    if device and response.status >= 400:  # tell the polling Claude Code, too
+        try:
+            reason = str(orjson.loads(response.body)["error"]["message"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            reason = "sign-in refused"
+        await asyncio.to_thread(device_flow.deny, ctx.gateway, device, reason)
+    return response
+
+
+async def _oidc_complete(
+    ctx: Context, client: OidcClient, flow: dict[str, Any], code: str, device: str
+) -> Response:
+    provider = f"oidc:{client.name}"
+    query = ctx.request.query
     issuer = query.get("iss")
     if issuer is not None and issuer.rstrip("/") != client.settings.issuer:  # RFC 9207
         return await _refuse(ctx, provider, "the callback names another issuer", status=400)
@@ -344,7 +362,7 @@ async def oidc_callback(ctx: Context) -> Response:
             mfa=mfa,
         ),
         clear_flow=True,
-        device=str(flow.get("device") or ""),
+        device=device,
     )
 
 
