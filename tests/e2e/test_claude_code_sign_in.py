@@ -13,7 +13,7 @@ import pytest
 
 from tutela.testing.sso import Browser
 
-from .test_sso_oidc import World, world  # noqa: F401 - the shared IdP + gateway fixture
+from .conftest import World
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-oidc")]
 
