@@ -5,8 +5,12 @@ the Messages API, refresh with rotation, managed settings, and deprovisioning.""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 import urllib.parse
+from pathlib import Path
 
 import orjson
 import pytest
@@ -142,3 +146,98 @@ def test_unknown_codes_and_grants_are_refused(world: World) -> None:
     settings = client.request(world.gw.base_url + "/managed/settings")
     assert settings.status == 401
     assert orjson.loads(settings.body)["error"]["type"] == "authentication_error"
+
+
+# -- the real Claude Code CLI ----------------------------------------------------------------
+
+
+def _claude_binary() -> Path:
+    from .test_claude_code import CLI_DIR, PINNED, _installed_version
+
+    binary = CLI_DIR / "node_modules" / ".bin" / "claude"
+    if _installed_version(binary) != PINNED:
+        pytest.skip("the pinned Claude Code CLI is not installed (tests/e2e/test_claude_code.py "
+                    "installs it with npm ci)")
+    return binary
+
+
+def _cli_env(home: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+
+
+def test_the_real_claude_code_signs_in_and_answers_with_a_gateway_token(
+    world: World, tmp_path: Path
+) -> None:
+    """``claude auth login --gateway-json`` runs the sign-in (its browser step done here over
+    HTTP against the IdP, as the person would), then ``claude -p`` answers through tutela
+    with the gateway token it obtained: no API key anywhere."""
+    claude = _claude_binary()
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(
+        {"forceLoginMethod": "gateway", "forceLoginGatewayUrl": world.gw.base_url}))
+    login = subprocess.Popen(
+        [str(claude), "auth", "login", "--gateway-json"], cwd=home, env=_cli_env(home),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )
+    states: list[str] = []
+    try:
+        assert login.stdin is not None and login.stdout is not None
+        deadline = time.monotonic() + 90
+        for line in login.stdout:
+            message = json.loads(line)
+            states.append(message["state"])
+            if message["state"] in ("url_input", "trust_prompt", "confirm_account"):
+                login.stdin.write(json.dumps(
+                    {"state": message["state"], "shown": message["shown"], "accept": True}) + "\n")
+                login.stdin.flush()
+            elif message["state"] == "polling" and "approved" not in states:
+                states.append("approved")
+                code = message["userCode"]
+                device = {"user_code": code, "verification_uri_complete":
+                          f"{world.gw.admin_url}/sso/device?user_code={code}"}
+                page = approve_in_browser(world, device, user="cody", groups="eng", amr="otp")
+                assert b"Claude Code is signed in" in page
+            elif message["state"] in ("done", "error", "cancelled"):
+                assert message["state"] == "done", message
+                break
+            assert time.monotonic() < deadline, states
+        login.stdin.close()
+        login.wait(timeout=30)
+    finally:
+        if login.poll() is None:
+            os.killpg(login.pid, signal.SIGKILL)
+            login.wait()
+        for stream in (login.stdout, login.stderr):
+            if stream is not None:
+                stream.close()
+    assert login.returncode == 0, states
+    prompt = "Which gateway answers me?"
+    work = home / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [str(claude), "-p", prompt, "--tools", "", "--model", "claude-sonnet-4-6"],
+        cwd=work, env=_cli_env(home), capture_output=True, text=True, timeout=120,
+        stdin=subprocess.DEVNULL, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # (without --bare Claude Code adds its context before the prompt; the offline model
+    # echoes the start of what it was sent)
+    assert done.stdout.startswith("Offline model reply to:"), done.stdout[:300]
+    served = [json.loads(raw) for raw in world.gw.stderr_text().splitlines()
+              if raw.startswith("{") and '"tutela.access"' in raw]
+    mine = [e for e in served if e.get("endpoint") == "messages" and e.get("status") == 200
+            and str(e.get("key_id", "")).startswith("ses_")]
+    assert mine, "no Messages API request carried a gateway token"
+    assert {e["workspace"] for e in mine} == {"default"}
+    trail = str(world.audit(None))  # type: ignore[arg-type]
+    assert "cody@example.com" in trail and "token_issued" in trail
