@@ -41,7 +41,7 @@ class Gateway:
         self.revocations: RevocationListener | None = None
         self.sso_clients: dict[str, object] = {}  # OIDC clients / SAML SPs, built on first use
         self.tokens = GatewayTokenAuthenticator(
-            store, self.roles, ttl=policy.identity.keys.cache_seconds
+            store, self.roles, policy.identity.claude_code, ttl=policy.identity.keys.cache_seconds
         )
         self.device_flow = DeviceFlowApp(self)
         self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())

@@ -233,6 +233,13 @@ class BreakGlassPolicy(_Strict):
     enabled: bool = True
 
 
+class ClaudeCodeGroup(_Strict):
+    """What members of one IdP group get in Claude Code."""
+
+    managed_settings: dict[str, Any] = Field(default_factory=dict)
+    models: tuple[str, ...] = ()
+
+
 class ClaudeCodeSettings(_Strict):
     """Claude Code sign-in without API keys (the gateway OAuth device flow)."""
 
@@ -241,6 +248,30 @@ class ClaudeCodeSettings(_Strict):
     refresh_token_days: Annotated[int, Field(ge=0, le=90)] = 14
     default_workspace: str = ""
     managed_settings: dict[str, Any] | None = None
+    groups: dict[str, ClaudeCodeGroup] = Field(default_factory=dict)
+
+    def for_groups(self, groups: tuple[str, ...]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """(managed settings, model patterns) for someone in ``groups``: the policy-wide
+        settings deep-merged with each matching group's, in group-name order; the models
+        are the union of the matching groups' lists (empty: no per-group restriction)."""
+        matching = [self.groups[g] for g in sorted(set(groups)) if g in self.groups]
+        settings = self.managed_settings
+        models: list[str] = []
+        for group in matching:
+            if group.managed_settings:
+                settings = _deep_merge(settings or {}, group.managed_settings)
+            models += [m for m in group.models if m not in models]
+        return settings, tuple(models)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 class IdentitySettings(_Strict):

@@ -84,6 +84,10 @@ identity:
   claude_code:
     enabled: true
     managed_settings: {{env: {{CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY: "1"}}}}
+    groups:
+      eng:
+        models: ["claude-sonnet-*"]
+        managed_settings: {{permissions: {{deny: [WebFetch]}}}}
 sso:
   oidc:
     corp:

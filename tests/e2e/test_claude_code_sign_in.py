@@ -58,8 +58,9 @@ def poll(browser: Browser, device: dict) -> tuple[int, dict]:  # type: ignore[ty
     })
 
 
-def ask(world: World, token: str, path: str = "/v1/messages") -> int:
-    body = json.dumps({"model": "claude-sonnet-4-6", "max_tokens": 8,
+def ask(world: World, token: str, path: str = "/v1/messages",
+        model: str = "claude-sonnet-4-6") -> int:
+    body = json.dumps({"model": model, "max_tokens": 8,
                        "messages": [{"role": "user", "content": "hi"}]}).encode()
     page = Browser().request(world.gw.base_url + path, method="POST", data=body, headers={
         "authorization": f"Bearer {token}", "anthropic-version": "2023-06-01",
@@ -83,12 +84,15 @@ def test_device_flow_signs_claude_code_in_and_deprovisioning_ends_it(world: Worl
     assert access.startswith("tutela_gt_") and refresh.startswith("tutela_rt_")
     assert poll(client, device)[1]["error"] == "expired_token"  # the code works once
     assert ask(world, access) == 200
+    # the "eng" group may use Sonnet models only
+    assert ask(world, access, model="claude-opus-4-1") == 403
     # managed settings with ETag, and the telemetry sink
     settings = client.request(world.gw.base_url + "/managed/settings",
                               headers={"authorization": f"Bearer {access}"})
     assert settings.status == 200
     payload = json.loads(settings.body)
     assert payload["settings"]["env"]["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"] == "1"
+    assert payload["settings"]["permissions"]["deny"] == ["WebFetch"]  # from the eng group
     again = client.request(world.gw.base_url + "/managed/settings", headers={
         "authorization": f"Bearer {access}", "if-none-match": settings.headers["etag"]})
     assert again.status == 304

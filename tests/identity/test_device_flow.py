@@ -63,3 +63,21 @@ def test_user_codes_are_base20_without_vowels() -> None:
     for _ in range(50):
         code = new_user_code()
         assert normalise_user_code(code) == code and not set(code) & set("AEIOUY0123456789")
+
+
+def test_group_settings_merge_and_models_union() -> None:
+    from tutela.policy import ClaudeCodeSettings
+
+    settings = ClaudeCodeSettings.model_validate({
+        "managed_settings": {"env": {"A": "1"}, "permissions": {"deny": ["X"]}},
+        "groups": {
+            "eng": {"models": ["claude-sonnet-*"], "managed_settings": {"env": {"B": "2"}}},
+            "sec": {"models": ["claude-opus-*"], "managed_settings": {"permissions": {"deny": []}}},
+            "ops": {"managed_settings": {"env": {"A": "3"}}},
+        },
+    })
+    merged, models = settings.for_groups(("sec", "eng", "unknown"))
+    assert merged == {"env": {"A": "1", "B": "2"}, "permissions": {"deny": []}}
+    assert models == ("claude-sonnet-*", "claude-opus-*")
+    assert settings.for_groups(("ops",)) == ({"env": {"A": "3"}, "permissions": {"deny": ["X"]}}, ())
+    assert settings.for_groups(()) == (settings.managed_settings, ())

@@ -82,7 +82,7 @@ async def _finish(
             await asyncio.to_thread(device_flow.deny, gateway, device, exc.reason)
         return await _refuse(ctx, assertion.provider, exc.reason, exc.actor, exc.status)
     if device:
-        return await _approve_device(ctx, signed.user, assertion.provider, device)
+        return await _approve_device(ctx, signed.user, assertion, device)
     assert signed.session is not None
     response = Response.json(
         {
@@ -163,8 +163,9 @@ async def device_confirm(ctx: Context) -> Response:
     return _html("<p>Unknown identity provider.</p>", 400)
 
 
-async def _approve_device(ctx: Context, user: Any, provider: str, code: str) -> Response:
+async def _approve_device(ctx: Context, user: Any, assertion: Assertion, code: str) -> Response:
     gateway = ctx.gateway
+    provider = assertion.provider
     workspace = await asyncio.to_thread(
         usable_workspace,
         gateway.identity,
@@ -185,6 +186,7 @@ async def _approve_device(ctx: Context, user: Any, provider: str, code: str) -> 
         email=user.email,
         provider=provider,
         workspace_id=workspace,
+        groups=assertion.groups,
     )
     if not approved:
         return await _refuse(

@@ -204,6 +204,7 @@ class DeviceFlowApp:
             workspace_id=state["workspace_id"],
             provider=state["provider"],
             client_ip=request.client_ip,
+            groups=tuple(state.get("groups", ())),
         )
         await self._audit(
             "token_issued",
@@ -220,12 +221,13 @@ class DeviceFlowApp:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        return await self.gateway.tokens.authenticate(token.strip())
+        return await self.gateway.tokens.resolve(token.strip())
 
     async def _managed_settings(self, request: Request) -> Response:
-        if await self._principal(request) is None:
+        resolved = await self._principal(request)
+        if resolved is None:
             return _anthropic_error("authentication_error", "sign in again", 401)
-        settings = self.gateway.policy.identity.claude_code.managed_settings
+        settings, _ = self.gateway.policy.identity.claude_code.for_groups(resolved.groups)
         if settings is None:
             return _anthropic_error("not_found_error", "no managed settings", 404)
         body = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS)
@@ -259,7 +261,14 @@ class DeviceFlowApp:
 
 
 def approve(
-    gateway: Gateway, user_code: str, *, user_id: str, email: str, provider: str, workspace_id: str
+    gateway: Gateway,
+    user_code: str,
+    *,
+    user_id: str,
+    email: str,
+    provider: str,
+    workspace_id: str,
+    groups: tuple[str, ...] = (),
 ) -> bool:
     """Bind a pending device code to a signed-in person (synchronous; a worker thread)."""
     identity = gateway.identity
@@ -277,6 +286,7 @@ def approve(
         "email": email,
         "provider": provider,
         "workspace_id": workspace_id,
+        "groups": list(groups),
     }
     if not identity.update_nonce(key, "device", json.dumps(state), raw):
         return False

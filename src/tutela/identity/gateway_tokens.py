@@ -33,6 +33,12 @@ _ACCESS = re.compile(r"^tutela_gt_[A-Za-z0-9_-]{43}$")
 _REFRESH = re.compile(r"^tutela_rt_[A-Za-z0-9_-]{43}$")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolved:
+    principal: Principal
+    groups: tuple[str, ...]
+
+
 class TokenRefused(Exception):
     """The grant cannot be honoured; the message is safe to return and to audit."""
 
@@ -88,6 +94,7 @@ def issue(
     workspace_id: str,
     provider: str,
     client_ip: str,
+    groups: tuple[str, ...] = (),
 ) -> IssuedTokens:
     identity = IdentityStore(store)
     access = new_token(ACCESS_PREFIX)
@@ -101,6 +108,7 @@ def issue(
         expires_at=utcnow() + dt.timedelta(minutes=minutes),
         kind="gateway",
         workspace_id=workspace_id,
+        groups=json.dumps(list(groups)),
     )
     refresh = None
     if settings.refresh_token_days:
@@ -108,7 +116,14 @@ def issue(
         identity.put_nonce(
             "rt:" + digest(refresh),
             "refresh",
-            json.dumps({"user_id": user_id, "workspace_id": workspace_id, "provider": provider}),
+            json.dumps(
+                {
+                    "user_id": user_id,
+                    "workspace_id": workspace_id,
+                    "provider": provider,
+                    "groups": list(groups),
+                }
+            ),
             utcnow() + dt.timedelta(days=settings.refresh_token_days),
         )
     return IssuedTokens(
@@ -148,6 +163,7 @@ def refresh(
         workspace_id=grant["workspace_id"],
         provider=grant["provider"],
         client_ip=client_ip,
+        groups=tuple(grant.get("groups", ())),
     )
 
 
@@ -155,14 +171,17 @@ class GatewayTokenAuthenticator:
     """Resolves a gateway access token to a Principal (role from the person's current
     membership), with a short cache like API keys. Never raises for bad input."""
 
-    def __init__(self, store: Store, roles: Roles, ttl: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, roles: Roles, settings: ClaudeCodeSettings, ttl: float = 1.0
+    ) -> None:
         self.store = store
         self.identity = IdentityStore(store)
         self.roles = roles
+        self.settings = settings
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._cache: dict[str, tuple[float, Resolved | None]] = {}
 
-    def _lookup(self, token_digest: str) -> Principal | None:
+    def _lookup(self, token_digest: str) -> Resolved | None:
         record = self.identity.find_session(token_digest)
         expected = record.token_sha256 if record is not None else "0" * 64
         if not hmac.compare_digest(token_digest, expected) or record is None:
@@ -176,15 +195,27 @@ class GatewayTokenAuthenticator:
         space = self.store.get_workspace_by_id(record.workspace_id)
         if membership is None or space is None:
             return None
-        return Principal(
+        try:
+            groups = tuple(str(g) for g in json.loads(record.groups or "[]"))
+        except ValueError:
+            groups = ()
+        _, models = self.settings.for_groups(groups)
+        principal = Principal(
             key_id=record.id,
             workspace_id=space.id,
             workspace=space.name,
             role=membership.role,
             name=user.email,
+            allowed_models=models,
         )
+        return Resolved(principal=principal, groups=groups)
 
     async def authenticate(self, token: str) -> Principal | None:
+        resolved = await self.resolve(token)
+        return resolved.principal if resolved is not None else None
+
+    async def resolve(self, token: str) -> Resolved | None:
+        """The principal and the IdP groups behind a live gateway token."""
         if not _ACCESS.match(token):
             return None
         token_digest = digest(token)
@@ -192,11 +223,11 @@ class GatewayTokenAuthenticator:
         cached = self._cache.get(token_digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        principal = await asyncio.to_thread(self._lookup, token_digest)
+        resolved = await asyncio.to_thread(self._lookup, token_digest)
         if len(self._cache) > 100_000:
             self._cache.clear()
-        self._cache[token_digest] = (now + self.ttl, principal)
-        return principal
+        self._cache[token_digest] = (now + self.ttl, resolved)
+        return resolved
 
     def forget_all(self) -> None:
         self._cache.clear()

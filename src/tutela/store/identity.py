@@ -72,6 +72,7 @@ class SessionRecord:
     revoked_at: dt.datetime | None
     kind: str = "admin"
     workspace_id: str | None = None
+    groups: str = ""
 
     def active(self, now: dt.datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
@@ -255,10 +256,12 @@ class IdentityStore:
         expires_at: dt.datetime,
         kind: str = "admin",
         workspace_id: str | None = None,
+        groups: str = "",
     ) -> SessionRecord:
         record = SessionRecord(
             kind=kind,
             workspace_id=workspace_id,
+            groups=groups,
             id="ses_" + os.urandom(8).hex(),
             token_sha256=token_sha256,
             user_id=user_id,
@@ -282,6 +285,7 @@ class IdentityStore:
                     expires_at=record.expires_at,
                     kind=kind,
                     workspace_id=workspace_id,
+                    groups=groups,
                 )
             )
         return record

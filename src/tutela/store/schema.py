@@ -162,6 +162,7 @@ sessions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("groups", Text, nullable=False, default=""),  # IdP groups at sign-in, JSON list
 )
 
 auth_nonces = Table(

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Column("groups", sa.Text, nullable=False, server_default=""),
     )
     op.create_table(
         "auth_nonces",
