@@ -277,6 +277,9 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 class IdentitySettings(_Strict):
     public_url: str = ""
     gateway_public_url: str = ""
+    # role -> data-class patterns that role may send (roles not listed: no restriction);
+    # the decision point is identity.data_access.may_send, for the data-protection guard
+    role_data_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     keys: KeyPolicy = KeyPolicy()
     sessions: SessionPolicy = SessionPolicy()
     break_glass: BreakGlassPolicy = BreakGlassPolicy()
