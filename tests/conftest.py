@@ -10,11 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tutela.audit.chain import Signer
 from tutela.gateway import Gateway
 from tutela.identity.api_keys import mint_key
 from tutela.ingress.app import GatewayApp
 from tutela.policy import parse_policy
 from tutela.store.database import Store
+
+# Gateways started by tests sign audit checkpoints with this key instead of writing a key
+# file into the working directory (tests/audit/test_chain.py covers the key file itself).
+os.environ.setdefault("TUTELA_AUDIT_SIGNING_KEY", Signer.generate().seed_b64())
 
 PG_ADMIN = os.environ.get("TUTELA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import time
 
-from tutela.audit.events import request_event
-from tutela.audit.writer import BatchWriter
+from tutela.audit.chain import Signer
+from tutela.audit.events import GuardFinding, request_event
+from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
 from tutela.identity.api_keys import ApiKeyAuthenticator
@@ -48,7 +49,8 @@ class Gateway:
         self.pipeline = default_guards(policy, self)
         self.upstreams: dict[str, Upstream] = build_upstreams(policy)
         self.metrics = Metrics()
-        self.writer: BatchWriter | None = None
+        self.writer: AuditWriter | None = None
+        self.signer: Signer | None = None
         self._started = False
         self._stopped = False
         self._lock = asyncio.Lock()
@@ -59,7 +61,17 @@ class Gateway:
         async with self._lock:
             if self._started:
                 return
-            self.writer = BatchWriter(self.store, touched=self.authenticator.take_touched)
+            audit = self.policy.audit
+            self.signer = await asyncio.to_thread(
+                Signer.load, env=audit.signing_key_env, path=audit.key_path(self.store.url)
+            )
+            self.writer = AuditWriter(
+                self.store,
+                signer=self.signer,
+                checkpoint_every_events=audit.checkpoint_every_events,
+                checkpoint_every_seconds=audit.checkpoint_every_seconds,
+                touched=self.authenticator.take_touched,
+            )
             self.writer.start()
             redis_url = self.policy.redis_url()
             if redis_url:
@@ -149,8 +161,30 @@ class Gateway:
     def upstream_for(self, principal: Principal) -> Upstream:
         return self.upstreams[self.policy.upstream_for(principal.workspace)]
 
-    def finish(self, exchange: Exchange) -> None:
-        """Settle an exchange: guards, usage record, audit event, log line, metrics."""
+    async def settle(self, exchange: Exchange) -> None:
+        """Settle the exchange and, when responses are durable (the default), wait until
+        its audit event is committed: called just before the response is released."""
+        future = self.finish(exchange)
+        if future is None or not self.policy.audit.durable_responses:
+            return
+        assert self.writer is not None
+        try:
+            async with asyncio.timeout(self.writer.durable_timeout):
+                await asyncio.shield(future)
+        except (TimeoutError, AuditUnavailable):
+            self.metrics.audit_withheld.inc()
+            raise GatewayError(
+                ErrorKind.API_ERROR,
+                "the audit trail could not record this response in time, so it was withheld",
+            ) from None
+
+    def finish(self, exchange: Exchange) -> asyncio.Future[int] | None:
+        """Settle an exchange once: guards, usage record, audit event, log line, metrics.
+        Returns the future of its audit event's commit."""
+        scratch = exchange.scratch
+        if "settled" in scratch:
+            return None
+        scratch["settled"] = True
         self.pipeline.finish(exchange)
         now_ns = time.perf_counter_ns()
         seconds = (now_ns - exchange.started_ns) / 1e9
@@ -161,11 +195,29 @@ class Gateway:
         usage = exchange.usage
         event = request_event(exchange, duration_ms)
         writer = self.writer
+        future: asyncio.Future[int] | None = None
         if writer is not None:
-            writer.add_usage(
+            for record in exchange.records:
+                if record.action == "block" or record.error:
+                    writer.add_event(
+                        GuardFinding(
+                            activity="created",
+                            actor=event.actor,
+                            workspace_id=event.workspace_id,
+                            src_ip=exchange.client_ip,
+                            title=record.reason[:200],
+                            rule=f"guard.{record.guard}",
+                            action="error" if record.error else record.action,
+                            classes=list(record.classes),
+                            request_id=exchange.request_id,
+                            severity=3 if record.error else 4,
+                        )
+                    )
+            future = writer.submit(
+                event,
                 {
                     "request_id": exchange.request_id,
-                    "ts": event.ts,
+                    "ts": event.time,
                     "workspace_id": principal.workspace_id if principal else None,
                     "key_id": principal.key_id if principal else None,
                     "endpoint": exchange.endpoint,
@@ -177,9 +229,8 @@ class Gateway:
                     "cache_creation_input_tokens": usage.cache_creation_input_tokens,
                     "cache_read_input_tokens": usage.cache_read_input_tokens,
                     "duration_ms": duration_ms,
-                }
+                },
             )
-            writer.add_event(event)
             self.metrics.audit_backlog.set(writer.backlog)
         metrics = self.metrics
         metrics.request(exchange.endpoint, exchange.status, exchange.outcome, seconds)
@@ -211,3 +262,4 @@ class Gateway:
                     "output_tokens": usage.output_tokens,
                 }
             )
+        return future

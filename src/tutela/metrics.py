@@ -53,6 +53,36 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livesum",
         )
+        self.audit_withheld = Counter(
+            "tutela_audit_withheld_responses",
+            "Responses withheld because their audit event could not be committed in time",
+            registry=self.registry,
+        )
+        self.export_backlog = Gauge(
+            "tutela_export_backlog",
+            "Audit events not yet delivered, per sink",
+            ("sink",),
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.export_delivered = Counter(
+            "tutela_export_delivered",
+            "Audit events delivered, per sink",
+            ("sink",),
+            registry=self.registry,
+        )
+        self.export_failures = Counter(
+            "tutela_export_failures",
+            "Failed delivery attempts, per sink",
+            ("sink",),
+            registry=self.registry,
+        )
+        self.export_dead_letters = Counter(
+            "tutela_export_dead_letters",
+            "Audit events a sink refused for good, per sink",
+            ("sink",),
+            registry=self.registry,
+        )
         self.active = Gauge(
             "tutela_active_requests",
             "Requests in flight (streams included)",

@@ -71,6 +71,7 @@ class UpstreamSettings(_Strict):
 
 class WorkspaceSettings(_Strict):
     upstream: str | None = None
+    content_logging: bool = False
     interactive_only: bool = False  # people signed in only: API keys are refused here
 
 
@@ -203,6 +204,90 @@ class GuardSettings(_Strict):
     rate_limits: RateLimitSettings = RateLimitSettings()
     dlp: DlpSettings = DlpSettings()
     timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
+
+
+class ExporterSettings(_Strict):
+    """One SIEM sink. Delivery is at least once: each sink keeps a cursor into the audit
+    log, retries with backoff and jitter, and dead-letters an event it refuses
+    ``max_attempts`` times. Secrets come from the ``*_env`` variables."""
+
+    type: Literal["syslog", "splunk_hec", "elasticsearch", "sentinel", "webhook", "jsonl"]
+    enabled: bool = True
+    url: str = ""
+    # syslog
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 6514
+    transport: Literal["tcp", "tls"] = "tls"
+    format: Literal["rfc5424", "cef"] = "rfc5424"
+    ca_file: str = ""
+    facility: Annotated[int, Field(ge=0, le=23)] = 13
+    # splunk_hec
+    token_env: str = ""
+    index: str = ""
+    sourcetype: str = "tutela:ocsf"
+    ack: bool = False
+    # elasticsearch
+    data_stream: str = "logs-tutela.audit-default"
+    api_key_env: str = ""
+    # sentinel (Azure Monitor Logs Ingestion API)
+    dcr_immutable_id: str = ""
+    stream_name: str = "Custom-TutelaAudit_CL"
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    token_url: str = ""
+    # webhook
+    secret_env: str = ""
+    # jsonl
+    path: str = ""
+    rotate_bytes: Annotated[int, Field(ge=1024)] = 100 * 1024 * 1024
+    keep_files: Annotated[int, Field(ge=1)] = 10
+    # delivery
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_attempts: Annotated[int, Field(ge=1)] = 8
+    backoff_initial: Annotated[float, Field(ge=0)] = 0.5
+    backoff_max: Annotated[float, Field(ge=0)] = 60.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    verify_tls: bool = True
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> ExporterSettings:
+        needs = {
+            "splunk_hec": ("url", "token_env"),
+            "elasticsearch": ("url",),
+            "sentinel": ("url", "dcr_immutable_id", "client_id", "client_secret_env"),
+            "webhook": ("url", "secret_env"),
+            "jsonl": ("path",),
+        }.get(self.type, ())
+        missing = [name for name in needs if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.type} exporter needs: {', '.join(missing)}")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return self
+
+
+class AuditSettings(_Strict):
+    """The audit trail: signed checkpoints, durability, content logging, exporters."""
+
+    signing_key_env: str = "TUTELA_AUDIT_SIGNING_KEY"
+    signing_key_file: str = ""
+    trusted_public_keys: tuple[str, ...] = ()
+    checkpoint_every_events: Annotated[int, Field(ge=1)] = 1000
+    checkpoint_every_seconds: Annotated[float, Field(gt=0)] = 60.0
+    durable_responses: bool = True
+    content_master_key_env: str = "TUTELA_CONTENT_MASTER_KEY"
+    exporters: dict[str, ExporterSettings] = Field(default_factory=dict)
+
+    def key_path(self, database_url: str) -> Path:
+        """Where the signing key lives when the environment does not hold it: the
+        configured file, else beside a SQLite database, else ``tutela-audit.key``."""
+        if self.signing_key_file:
+            return Path(self.signing_key_file)
+        if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+            database = Path(database_url.removeprefix("sqlite:///"))
+            return database.with_name(database.name + ".audit-key")
+        return Path("tutela-audit.key")
 
 
 class LoggingSettings(_Strict):
@@ -385,6 +470,7 @@ class Policy(_Strict):
     )
     workspaces: dict[str, WorkspaceSettings] = Field(default_factory=dict)
     guards: GuardSettings = GuardSettings()
+    audit: AuditSettings = AuditSettings()
     logging: LoggingSettings = LoggingSettings()
     identity: IdentitySettings = IdentitySettings()
     sso: SsoSettings = SsoSettings()

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from tutela.admin.app import AdminApp
-from tutela.audit.events import key_event, workspace_event
+from tutela.audit.events import Actor, key_event, workspace_event
 from tutela.gateway import Gateway
 from tutela.identity.api_keys import MintedKey, mint_key
 from tutela.ingress.app import GatewayApp
@@ -33,10 +33,11 @@ def bootstrap(store: Store) -> MintedKey | None:
         return None
     workspace = store.create_workspace("default")
     minted = mint_key(store, workspace="default", role="admin", name="first admin key")
+    actor = Actor(kind="system", uid="bootstrap")
     store.append_audit(
         [
-            workspace_event("created", "default", workspace.id, "bootstrap").row(),
-            key_event("created", minted.record.public(), "bootstrap", workspace.id).row(),
+            workspace_event("created", "default", workspace.id, actor),
+            key_event("created", minted.record.public(), actor, workspace.id),
         ]
     )
     return minted

@@ -29,7 +29,7 @@ async def test_without_public_url_only_a_loopback_host_is_trusted(tmp_path: Path
         local = await call(app, "GET", "/sso/oidc/corp/login",
                            headers=[(b"host", b"127.0.0.1:8081")])
         assert local.status == 502 and b"unreachable" in local.body
-        assert store.audit_events("auth.sign_in")[0]["outcome"] == "failure"
+        assert store.audit_events("auth.login")[0]["outcome"] == "failure"
         unknown = await call(app, "GET", "/sso/oidc/nope/login", headers=[(b"host", b"127.0.0.1")])
         assert unknown.status == 404
         saml = await call(app, "GET", "/sso/saml/nope/metadata", headers=[(b"host", b"127.0.0.1")])

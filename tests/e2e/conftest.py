@@ -7,9 +7,9 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 
+from tutela.testing.audit import identity_view
 from tutela.testing.process import GatewayProcess
 from tutela.testing.sso import Browser, NodeOidcProvider, node_unavailable
 
@@ -61,7 +61,7 @@ class World:
 
         store = Store(self.gw.db_url)
         try:
-            return [{**r, "data": orjson.loads(r["data"])} for r in store.audit_events(event_type)]
+            return [{**r, "data": identity_view(r)} for r in store.audit_events(event_type)]
         finally:
             store.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
+from tutela.testing.audit import request_view
 from tutela.testing.process import GatewayProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-dlp")]
@@ -55,7 +56,7 @@ def audit_data(gateway: GatewayProcess, request_id: str) -> dict:  # type: ignor
                 (f"%{request_id}%",),
             ).fetchone()
         if row is not None:
-            return dict(json.loads(row[0]))
+            return request_view(row[0])
         time.sleep(0.05)
     raise AssertionError(f"no audit event for {request_id}")
 

@@ -87,7 +87,7 @@ def test_secrets_never_reach_logs_errors_or_audit(tmp_path: Path) -> None:
         trail = json.dumps([{k: str(v) for k, v in row.items()} for row in store.audit_events()])
     finally:
         store.close()
-    assert "api_key.rotated" in trail and "auth.sign_in" in trail and "auth.sign_out" in trail
+    assert "api_key.rotated" in trail and "auth.login" in trail and "auth.logout" in trail
     for secret in secrets:
         secret_part = secret.rsplit("_", 1)[-1] if secret.startswith("tutela_s") else secret
         for haystack, where in ((logs, "logs"), (trail, "audit"),

@@ -9,6 +9,7 @@ import time
 import anthropic
 import pytest
 
+from tutela.testing.audit import request_view
 from tutela.testing.process import GatewayProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-sdk")]
@@ -179,7 +180,7 @@ def test_every_request_is_metered_and_audited_without_content(gateway: GatewayPr
         everything = "\n".join(r[0] for r in conn.execute("SELECT data FROM audit_events"))
     assert (
         audit is not None
-        and json.loads(audit[0])["usage"]["output_tokens"] == parsed.usage.output_tokens
+        and request_view(audit[0])["usage"]["output_tokens"] == parsed.usage.output_tokens
     )
     assert "hunter2" not in everything
     assert "hunter2" not in gateway.stderr_text()

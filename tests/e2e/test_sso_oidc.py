@@ -35,7 +35,7 @@ def test_sign_in_with_mfa_maps_groups_to_roles_and_opens_a_session(world: World)
         headers={"content-type": "application/json"},
     )
     assert created.status == 201
-    [event] = [e for e in world.audit("auth.sign_in") if e["actor"] == "ada@example.com"
+    [event] = [e for e in world.audit("auth.login") if e["actor"] == "ada@example.com"
                and e["outcome"] == "success"]
     assert event["data"]["provider"] == "oidc:corp" and event["data"]["mfa"] is True
     assert event["data"]["source_ip"] == "127.0.0.1"
@@ -70,7 +70,7 @@ def test_without_mfa_sign_in_is_refused_with_a_clear_message_and_audited(world: 
     message = orjson.loads(page.body)["error"]["message"]
     assert "multi-factor authentication is required" in message
     assert not [c for c in page.cookies if c.startswith("tutela_session=")]
-    refused = [e for e in world.audit("auth.sign_in") if e["outcome"] == "failure"
+    refused = [e for e in world.audit("auth.login") if e["outcome"] == "failure"
                and e["actor"] == "mallory@example.com"]
     assert refused and "multi-factor" in refused[0]["data"]["reason"]
 
@@ -86,7 +86,7 @@ def test_state_mismatch_replay_and_another_browser_are_refused(world: World) -> 
     assert Browser().request(callback).status == 400
     # the state was spent by that attempt: even the right browser cannot use it now
     assert browser.request(callback).status == 400
-    reasons = [e["data"]["reason"] for e in world.audit("auth.sign_in") if e["outcome"] == "failure"]
+    reasons = [e["data"]["reason"] for e in world.audit("auth.login") if e["outcome"] == "failure"]
     assert any("unknown, expired or already used" in r for r in reasons)
     assert any("another browser" in r for r in reasons)
 

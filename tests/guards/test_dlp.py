@@ -19,6 +19,7 @@ from tutela.guards.dlp import DlpGuard, _scan_parts, pointer, request_texts
 from tutela.pipeline import Pipeline
 from tutela.policy import DlpSettings, parse_policy
 from tutela.testing.asgi import call
+from tutela.testing.audit import request_view
 from tutela.types import Action, Exchange, Principal, StreamEvent
 
 CARD = "4111 1111 1111 1111"
@@ -433,7 +434,7 @@ async def post(harness: Any, payload: dict[str, Any]) -> Any:
 
 async def audit(harness: Any) -> list[dict[str, Any]]:
     await harness.gateway.writer.flush()
-    return [orjson.loads(e["data"]) for e in harness.store.audit_events("api.request")]
+    return [request_view(e["data"]) for e in harness.store.audit_events("api.request")]
 
 
 async def test_json_round_trip_through_the_gateway(harness: Any) -> None:

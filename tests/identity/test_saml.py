@@ -29,6 +29,7 @@ from tutela.gateway import Gateway
 from tutela.policy import parse_policy
 from tutela.store.database import Store
 from tutela.testing.asgi import AsgiResponse, call
+from tutela.testing.audit import identity_view
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="xmlsec1 is not installed")
 
@@ -133,7 +134,7 @@ class World:
                           headers=[(b"content-type", b"application/x-www-form-urlencoded")])
 
     def failures(self) -> list[str]:
-        return [orjson.loads(r["data"])["reason"] for r in self.store.audit_events("auth.sign_in")
+        return [identity_view(r)["reason"] for r in self.store.audit_events("auth.login")
                 if r["outcome"] == "failure"]
 
 
@@ -186,7 +187,7 @@ async def test_a_signed_mfa_assertion_signs_in_with_mapped_roles(world: World) -
     result = orjson.loads(response.body)
     assert result["signed_in"] == "ada@example.com" and result["workspaces"] == {"default": "admin"}
     assert "tutela_session=" in response.headers["set-cookie"]
-    [event] = [orjson.loads(r["data"]) for r in world.store.audit_events("auth.sign_in")]
+    [event] = [identity_view(r) for r in world.store.audit_events("auth.login")]
     assert event["provider"] == "saml:corp" and event["mfa"] is True
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutela.testing.asgi import call
+from tutela.testing.audit import request_view
 from tutela.types import Finding, Verdict
 
 GOOD = {
@@ -89,7 +90,7 @@ async def test_unknown_routes_and_admin_paths_are_not_served(
     response = await call(harness.app, method, path, headers=harness.headers())
     body = assert_anthropic_error(response, status, error_type)
     await harness.gateway.writer.flush()
-    audited = orjson.loads(harness.store.audit_events("api.request")[0]["data"])
+    audited = request_view(harness.store.audit_events("api.request")[0]["data"])
     assert audited["request_id"] == body["request_id"] and audited["status"] == status
 
 
@@ -149,7 +150,7 @@ async def test_a_faulty_guard_fails_closed_with_an_audited_500(harness) -> None:
     assert "broken" in body["error"]["message"] and "fails closed" in body["error"]["message"]
     await harness.gateway.writer.flush()
     events = harness.store.audit_events("api.request")
-    data = orjson.loads(events[0]["data"])
+    data = request_view(events[0]["data"])
     assert data["request_id"] == body["request_id"]
     assert any(v["guard"] == "broken" and v["error"] for v in data["verdicts"])
 
@@ -288,7 +289,7 @@ async def test_a_response_guard_can_stop_a_stream_midway(harness) -> None:  # ty
     assert "leak detected in output" in error["error"]["message"]
     assert error["request_id"] in error["error"]["message"]
     await harness.gateway.writer.flush()
-    event = orjson.loads(harness.store.audit_events("api.request")[0]["data"])
+    event = request_view(harness.store.audit_events("api.request")[0]["data"])
     assert event["status"] == 200 and event["error_type"] == "permission_error"
     assert any(
         v["guard"] == "stopper" and v["action"] == "block" and v["classes"] == ["output.leak"]

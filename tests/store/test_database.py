@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tutela.audit.events import AuditEvent
+from tutela.audit.events import ApiRequest, WorkspaceChange
 from tutela.errors import StoreError
 from tutela.store import schema
 from tutela.store.database import Store, normalise_url, redact_url
@@ -95,7 +95,7 @@ def test_write_batch_stores_usage_audit_and_last_use_together(store: Store) -> N
         for i in range(1, 4)
     ]
     events = [
-        AuditEvent(event_type="api.request", outcome="ok", data={"n": i}).row() for i in range(3)
+        ApiRequest(request_id=f"req_{i}", endpoint="messages", outcome="ok") for i in range(3)
     ]
     store.write_batch(usage, events, {"1111222233334444": now})
     assert store.usage_totals(workspace_id=space.id) == {
@@ -126,7 +126,7 @@ def test_write_batch_is_atomic(store: Store) -> None:
         "cache_read_input_tokens": 0,
         "duration_ms": 0,
     }
-    event = AuditEvent(event_type="api.request", outcome="ok").row()
+    event = ApiRequest(request_id="dup", outcome="ok")
     with pytest.raises(sa.exc.IntegrityError):
         store.write_batch([row, dict(row)], [event], {})
     assert store.usage() == [] and store.audit_events() == []
@@ -135,7 +135,7 @@ def test_write_batch_is_atomic(store: Store) -> None:
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         store.write_batch(
-            [], [AuditEvent(event_type="x", outcome="ok", ts=dt.datetime(2026, 1, 1)).row()], {}
+            [], [ApiRequest(outcome="ok", time=dt.datetime(2026, 1, 1))], {}
         )
 
 
@@ -157,14 +157,14 @@ def test_bulk_written_times_read_back_exactly(store: Store) -> None:
     store.write_batch(
         [],
         [
-            AuditEvent(event_type="a", outcome="ok", ts=when).row(),
-            AuditEvent(event_type="b", outcome="ok", ts=later).row(),
+            WorkspaceChange(activity="created", time=when),
+            WorkspaceChange(activity="updated", time=later),
         ],
         {},
     )
     events = {e["event_type"]: e["ts"] for e in store.audit_events()}
-    assert events == {"a": when, "b": later}
+    assert events == {"workspace.created": when, "workspace.updated": later}
     table = schema.audit_events
     with store.engine.connect() as connection:
         newer = connection.execute(sa.select(table.c.event_type).where(table.c.ts > when)).all()
-    assert [row[0] for row in newer] == ["b"]
+    assert [row[0] for row in newer] == ["workspace.updated"]

@@ -14,9 +14,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from tutela.admin.http import HttpError, Response
 from tutela.admin.routes import PUBLIC, Context
-from tutela.audit.events import AuditEvent, access_change_event
+from tutela.audit.events import AuditEvent
 from tutela.errors import TutelaError
 from tutela.identity import api_keys
+from tutela.identity.events import change_event as access_change_event
 from tutela.identity.roles import OWNER, PERMISSIONS
 from tutela.metrics import exposition
 from tutela.store.database import utcnow
@@ -26,7 +27,7 @@ _EMAIL = re.compile(r"^[^@\s/]{1,200}@[^@\s/]{1,200}$")
 
 
 async def _audit(ctx: Context, *events: AuditEvent) -> None:
-    await asyncio.to_thread(ctx.gateway.store.append_audit, [e.row() for e in events])
+    await asyncio.to_thread(ctx.gateway.store.append_audit, list(events))
 
 
 def _change(ctx: Context, event_type: str, **fields: Any) -> AuditEvent:

@@ -178,7 +178,7 @@ async def dispatch(gateway: Gateway, routes: tuple[Route, ...], request: Request
 
 
 async def _audit_denial(ctx: Context, route: Route, response: Response) -> None:
-    from tutela.audit.events import admin_denied_event
+    from tutela.identity.events import denied_event
 
     actor = ctx.who
     try:
@@ -189,7 +189,7 @@ async def _audit_denial(ctx: Context, route: Route, response: Response) -> None:
     # never in a workspace it has no role in: B's audit view shows nothing of A's callers.
     # Owners see every denial through the organisation-wide trail.
     workspace_id = ctx.workspace.id if ctx.workspace is not None else actor.key_workspace_id
-    event = admin_denied_event(
+    event = denied_event(
         actor=actor.label,
         workspace_id=workspace_id,
         source_ip=ctx.request.client_ip,
@@ -198,7 +198,7 @@ async def _audit_denial(ctx: Context, route: Route, response: Response) -> None:
         route=route.pattern,
         reason=reason[:300],
     )
-    await asyncio.to_thread(ctx.gateway.store.append_audit, [event.row()])
+    await asyncio.to_thread(ctx.gateway.store.append_audit, [event])
 
 
 async def authorise(ctx: Context, route: Route) -> Response | None:

@@ -20,8 +20,8 @@ import orjson
 
 from tutela.admin.http import HttpError, Response
 from tutela.admin.routes import Context
-from tutela.audit.events import sign_in_event
 from tutela.identity import device_flow
+from tutela.identity.events import sign_in_event
 from tutela.identity.gateway_tokens import usable_workspace
 from tutela.identity.oidc import OidcClient, OidcError, pkce_pair, random_token
 from tutela.identity.sessions import session_cookie
@@ -59,7 +59,7 @@ async def _refuse(
         provider=provider,
         reason=reason,
     )
-    await asyncio.to_thread(ctx.gateway.store.append_audit, [event.row()])
+    await asyncio.to_thread(ctx.gateway.store.append_audit, [event])
     return Response.error(status, "sign_in_refused", f"sign-in refused: {reason}")
 
 
@@ -199,7 +199,7 @@ async def _approve_device(ctx: Context, user: Any, assertion: Assertion, code: s
         source_ip=ctx.request.client_ip,
         provider=provider,
     )
-    await asyncio.to_thread(gateway.store.append_audit, [event.row()])
+    await asyncio.to_thread(gateway.store.append_audit, [event])
     return _html(
         "<p>Claude Code is signed in. You can close this window and return to your terminal.</p>"
     )
@@ -449,7 +449,7 @@ async def logout(ctx: Context) -> Response:
         provider=actor.provider,
         session_id=actor.session_id,
     )
-    await asyncio.to_thread(ctx.gateway.store.append_audit, [event.row()])
+    await asyncio.to_thread(ctx.gateway.store.append_audit, [event])
     response = Response.json({"signed_out": actor.label})
     response.headers.append(
         ("set-cookie", session_cookie(ctx.gateway.policy.identity.sessions, "", clear=True))

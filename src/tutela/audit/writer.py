@@ -1,9 +1,14 @@
-"""The batched writer: audit events and usage records reach the database in group commits.
+"""The audit writer: events and usage rows reach the database in group commits, and each
+caller can wait until its event is durable.
 
-The gateway appends rows on the event loop (cheap) and a background task writes them every
-``interval`` seconds in one transaction from a worker thread. A failed write keeps the rows
-and retries, so a database hiccup delays records but does not lose them; the backlog is
-bounded and its size is exported as a metric.
+The event loop hands rows to one writer thread through a queue (no per-request thread
+hop). The thread takes everything queued, appends it to the hash chain in one
+transaction, then resolves every waiting future with one call back into the loop. While
+one batch commits the next accumulates, so a busy gateway commits large batches and an
+idle one commits single events at once: there is no fixed delay. A failed write keeps its
+rows and retries with backoff; callers that wait get an error after ``durable_timeout``
+(the gateway then withholds the response), but the rows stay queued until written.
+The same thread signs a checkpoint every N events or T seconds, also when idle.
 """
 
 from __future__ import annotations
@@ -12,87 +17,210 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
+from tutela.audit.chain import Signer
 from tutela.audit.events import AuditEvent
 from tutela.store.database import Store
 
 log = logging.getLogger("tutela.audit")
 
+_STOP = object()
 
-class BatchWriter:
+
+class AuditUnavailable(Exception):
+    """The audit trail could not record an event in time."""
+
+
+class AuditWriter:
     def __init__(
         self,
         store: Store,
         *,
-        interval: float = 0.05,
-        max_backlog: int = 1_000_000,
-        touched: Any = None,
+        signer: Signer | None = None,
+        checkpoint_every_events: int = 1000,
+        checkpoint_every_seconds: float = 60.0,
+        durable_timeout: float = 5.0,
+        max_backlog: int = 200_000,
+        touched: Callable[[], dict[str, dt.datetime]] | None = None,
     ) -> None:
         self.store = store
-        self.interval = interval
+        self.signer = signer
+        self.checkpoint_every_events = checkpoint_every_events
+        self.checkpoint_every_seconds = checkpoint_every_seconds
+        self.durable_timeout = durable_timeout
         self.max_backlog = max_backlog
-        self._usage: list[dict[str, Any]] = []
-        self._audit: list[dict[str, Any]] = []
-        self._touched_source = touched  # callable returning {key_id: last_used_at}
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._closing = False
+        self._touched_source = touched
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending = 0
         self.written = 0
         self.failures = 0
+        self.batches = 0
+        self.checkpoints = 0
+        self.head_seq = 0
+        self._last_cp_seq = -1
+        self._last_cp_time = 0.0
 
     @property
     def backlog(self) -> int:
-        return len(self._usage) + len(self._audit)
-
-    def add_usage(self, row: dict[str, Any]) -> None:
-        self._usage.append(row)
-
-    def add_event(self, event: AuditEvent) -> None:
-        self._audit.append(event.row())
+        return self._pending
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="tutela-batch-writer")
+        self._loop = asyncio.get_running_loop()
+        last = self.store.last_checkpoint()
+        self._last_cp_seq = int(last["seq"]) if last else -1
+        self._last_cp_time = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="tutela-audit-writer", daemon=True)
+        self._thread.start()
 
-    async def _run(self) -> None:
-        while not self._closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            await self.flush()
+    def submit(
+        self, event: AuditEvent, usage: dict[str, Any] | None = None, *, wait: bool = True
+    ) -> asyncio.Future[int] | None:
+        """Queue an event (and its usage row); the future resolves to its sequence number
+        once it is committed. Over the backlog limit the future fails at once."""
+        future: asyncio.Future[int] | None = None
+        if wait and self._loop is not None:
+            future = self._loop.create_future()
+            if self._pending >= self.max_backlog:
+                future.set_exception(AuditUnavailable("audit backlog is full"))
+                return future
+        self._pending += 1
+        self._queue.put((event, usage, future))
+        return future
 
-    async def flush(self) -> None:
-        usage, self._usage = self._usage, []
-        audit, self._audit = self._audit, []
-        touched: dict[str, dt.datetime] = self._touched_source() if self._touched_source else {}
-        if not (usage or audit or touched):
-            return
+    def add_event(self, event: AuditEvent) -> None:
+        self.submit(event, wait=False)
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        carry: list[tuple[AuditEvent | None, dict[str, Any] | None, Any]] = []
+        backoff = 0.05
+        stopping = False
+        while True:
+            if not carry and not stopping:
+                try:
+                    item = self._queue.get(timeout=self._until_checkpoint())
+                except queue.Empty:
+                    self._checkpoint(idle=True)
+                    continue
+                if item is _STOP:
+                    stopping = True
+                else:
+                    carry.append(item)
+            while True:  # take everything queued now: the group commit
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                else:
+                    carry.append(item)
+            if carry:
+                if self._write(carry):
+                    carry = []
+                    backoff = 0.05
+                else:
+                    if stopping and backoff > 2.0:
+                        log.critical(
+                            "audit writer stopping with unwritten events",
+                            extra={"events": len(carry)},
+                        )
+                        return
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+            self._checkpoint(idle=False)
+            if stopping and not carry:
+                self._checkpoint(idle=True, force=True)
+                return
+
+    def _write(self, items: list[tuple[AuditEvent | None, dict[str, Any] | None, Any]]) -> bool:
+        events = [event for event, _, _ in items if event is not None]
+        usage = [row for _, row, _ in items if row is not None]
+        touched = self._touched_source() if self._touched_source else {}
         try:
-            await asyncio.to_thread(self.store.write_batch, usage, audit, touched)
-            self.written += len(usage) + len(audit)
+            last = (
+                self.store.write_batch(usage, events, touched)
+                if events or usage or touched
+                else self.head_seq
+            )
         except Exception as exc:
             self.failures += 1
             log.error(
-                "batch write failed; keeping rows to retry",
-                extra={"error": type(exc).__name__, "rows": len(usage) + len(audit)},
+                "audit write failed; keeping events to retry",
+                extra={"error": type(exc).__name__, "events": len(events)},
             )
-            self._usage[:0] = usage
-            self._audit[:0] = audit
-            if self.backlog > self.max_backlog:
-                dropped = self.backlog - self.max_backlog
-                log.critical(
-                    "audit backlog over limit; dropping oldest usage rows",
-                    extra={"dropped": dropped},
-                )
-                del self._usage[:dropped]
-            await asyncio.sleep(min(1.0, self.interval * 10))
+            return False
+        if events:
+            self.head_seq = last
+        self.written += len(events)
+        self.batches += 1
+        futures: list[tuple[asyncio.Future[int], int]] = []
+        seq = last - len(events)
+        for event, _, future in items:
+            if event is not None:
+                seq += 1
+            if future is not None:
+                futures.append((future, seq))
+        count = len(items)
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed under us at exit
+                self._loop.call_soon_threadsafe(self._resolved, futures, count)
+                return True
+        self._pending -= count
+        return True
+
+    def _resolved(self, futures: list[tuple[asyncio.Future[int], int]], count: int) -> None:
+        self._pending -= count
+        for future, seq in futures:
+            if not future.done():
+                future.set_result(seq)
+
+    def _until_checkpoint(self) -> float:
+        due = self._last_cp_time + self.checkpoint_every_seconds - time.monotonic()
+        return max(0.01, due)
+
+    def _checkpoint(self, *, idle: bool, force: bool = False) -> None:
+        if self.signer is None:
+            return
+        now = time.monotonic()
+        seq = self.head_seq
+        by_count = seq - self._last_cp_seq >= self.checkpoint_every_events
+        by_time = now - self._last_cp_time >= self.checkpoint_every_seconds
+        if not (force or by_count or by_time):
+            return
+        try:
+            head_seq, head_hash = self.store.chain_head()
+            checkpoint = self.signer.sign(head_seq, head_hash, int(time.time() * 1000))
+            self.store.add_checkpoint(checkpoint)
+        except Exception as exc:
+            log.error("audit checkpoint failed", extra={"error": type(exc).__name__})
+            return
+        self.checkpoints += 1
+        self._last_cp_seq = head_seq
+        self._last_cp_time = now
+        self.head_seq = max(self.head_seq, head_seq)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written (tests, shutdown)."""
+        if self._loop is None:
+            return
+        marker = self._loop.create_future()
+        self._pending += 1
+        self._queue.put((None, None, marker))
+        await marker
 
     async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(Exception):
-                await self._task
-        await self.flush()
-        if self.backlog:
-            await self.flush()
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None

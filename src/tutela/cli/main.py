@@ -18,54 +18,20 @@ from typing import Any
 import click
 import orjson
 
+from tutela.cli.common import (
+    config_option,
+    db_option,
+    json_option,
+)
+from tutela.cli.common import fail as _fail
+from tutela.cli.common import load as _load
+from tutela.cli.common import policy_of as _policy
 from tutela.errors import TutelaError
-from tutela.policy import Policy, load_policy
-
-DEFAULT_DB = "sqlite:///tutela.db"
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
-
-
-def _policy(config: str | None) -> Policy:
-    try:
-        return load_policy(config)
-    except TutelaError as exc:
-        _fail(str(exc))
-        raise  # unreachable
+from tutela.policy import load_policy
 
 
 def _store(config: str | None, db: str | None) -> Any:
-    from tutela.store.database import Store
-
-    policy = _policy(config)
-    url = db or os.environ.get("TUTELA_DATABASE_URL") or policy.database_url or DEFAULT_DB
-    try:
-        store = Store(url)
-        store.migrate()
-    except TutelaError as exc:
-        _fail(str(exc))
-    return store
-
-
-config_option = click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    envvar="TUTELA_CONFIG",
-    help="Policy file (tutela.yaml). Default: built-in defaults.",
-)
-db_option = click.option(
-    "--db",
-    "db",
-    default=None,
-    help="Database URL (sqlite:///path or postgresql://...). Default: $TUTELA_DATABASE_URL, "
-    "then the policy's database_url.",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+    return _load(config, db)[1]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,7 +154,7 @@ def keys_create(
     as_json: bool,
 ) -> None:
     """Create a key. Its secret is printed once and stored only as a hash."""
-    from tutela.audit.events import key_event
+    from tutela.audit.events import cli_actor, key_event
     from tutela.identity.api_keys import mint_key
     from tutela.identity.roles import Roles
 
@@ -212,7 +178,7 @@ def keys_create(
     except TutelaError as exc:
         _fail(str(exc))
     store.append_audit(
-        [key_event("created", minted.record.public(), "cli", minted.record.workspace_id).row()]
+        [key_event("created", minted.record.public(), cli_actor(), minted.record.workspace_id)]
     )
     if as_json:
         click.echo(orjson.dumps({**minted.record.public(), "key": minted.secret}).decode())
@@ -262,7 +228,7 @@ def keys_list(workspace: str | None, config: str | None, db: str | None, as_json
 @json_option
 def keys_revoke(key_id: str, config: str | None, db: str | None, as_json: bool) -> None:
     """Revoke a key by its id; every gateway refuses it within a second."""
-    from tutela.audit.events import key_event
+    from tutela.audit.events import cli_actor, key_event
     from tutela.identity.api_keys import parse_key
 
     parsed = parse_key(key_id)
@@ -276,7 +242,18 @@ def keys_revoke(key_id: str, config: str | None, db: str | None, as_json: bool) 
         _fail(f"no key with id {key_id!r}")
         return
     announce(_policy(config).redis_url(), "key", record.id)  # every replica forgets it now
-    store.append_audit([key_event("revoked", record.public(), "cli", record.workspace_id).row()])
+    after = record.public()
+    store.append_audit(
+        [
+            key_event(
+                "revoked",
+                after,
+                cli_actor(),
+                record.workspace_id,
+                before={**after, "revoked_at": None},
+            )
+        ]
+    )
     if as_json:
         click.echo(orjson.dumps(record.public()).decode())
     else:
@@ -310,7 +287,7 @@ def keys_rotate(
     as_json: bool,
 ) -> None:
     """Rotate a key: print its successor once; the old key stops after the overlap."""
-    from tutela.audit.events import key_event
+    from tutela.audit.events import cli_actor, key_event
     from tutela.identity.api_keys import parse_key, rotate_key
     from tutela.identity.roles import Roles
 
@@ -345,8 +322,14 @@ def keys_rotate(
         _fail(str(exc))
     store.append_audit(
         [
-            key_event("rotated", old.public(), "cli", old.workspace_id).row(),
-            key_event("created", minted.record.public(), "cli", old.workspace_id).row(),
+            key_event(
+                "rotated", old.public(), cli_actor(), old.workspace_id,
+                before=record.public(), correlation_uid=minted.record.id,
+            ),
+            key_event(
+                "created", minted.record.public(), cli_actor(), old.workspace_id,
+                correlation_uid=minted.record.id,
+            ),
         ]
     )
     if as_json:
@@ -373,8 +356,8 @@ def break_glass_group() -> None:
 @db_option
 def break_glass_enable(email: str, config: str | None, db: str | None) -> None:
     """Create or reset the break-glass owner; prints its password and TOTP URI once."""
-    from tutela.audit.events import access_change_event
     from tutela.identity import break_glass
+    from tutela.identity.events import change_event as access_change_event
     from tutela.store.identity import IdentityStore
 
     if not _policy(config).identity.break_glass.enabled:
@@ -389,7 +372,7 @@ def break_glass_enable(email: str, config: str | None, db: str | None) -> None:
                 workspace_id=None,
                 target=creds.email,
                 after={"email": creds.email, "org_role": "owner"},
-            ).row()
+            )
         ]
     )
     click.echo(f"break-glass owner {creds.email}: these are shown once; store them offline.")
@@ -404,8 +387,8 @@ def break_glass_enable(email: str, config: str | None, db: str | None) -> None:
 @db_option
 def break_glass_disable(email: str, config: str | None, db: str | None) -> None:
     """Remove the break-glass owner's password and TOTP and end its sessions."""
-    from tutela.audit.events import access_change_event
     from tutela.identity import break_glass
+    from tutela.identity.events import change_event as access_change_event
     from tutela.store.identity import IdentityStore
 
     store = _store(config, db)
@@ -415,7 +398,7 @@ def break_glass_disable(email: str, config: str | None, db: str | None) -> None:
         [
             access_change_event(
                 "user.break_glass_disabled", actor="cli", workspace_id=None, target=email.lower()
-            ).row()
+            )
         ]
     )
     click.echo(f"break-glass owner {email.lower()} disabled")
@@ -479,14 +462,14 @@ def workspaces() -> None:
 @db_option
 def workspaces_create(name: str, config: str | None, db: str | None) -> None:
     """Create a workspace."""
-    from tutela.audit.events import workspace_event
+    from tutela.audit.events import cli_actor, workspace_event
 
     store = _store(config, db)
     try:
         record = store.create_workspace(name)
     except TutelaError as exc:
         _fail(str(exc))
-    store.append_audit([workspace_event("created", name, record.id, "cli").row()])
+    store.append_audit([workspace_event("created", name, record.id, cli_actor())])
     click.echo(f"created workspace {name!r} ({record.id})")
 
 
@@ -740,3 +723,12 @@ def db_upgrade(config: str | None, db: str | None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register() -> None:
+    from tutela.cli.audit import audit
+
+    main.add_command(audit)
+
+
+_register()

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tutela.admin.http import HttpError, Receive, Request, Response, Scope, Send, read_request
-from tutela.audit.events import sign_in_event
 from tutela.identity import gateway_tokens
+from tutela.identity.events import sign_in_event
 from tutela.identity.sessions import digest, new_token
 from tutela.store.database import utcnow
 
@@ -257,7 +257,7 @@ class DeviceFlowApp:
             reason=reason,
             session_id=session_id,
         )
-        await asyncio.to_thread(self.gateway.store.append_audit, [event.row()])
+        await asyncio.to_thread(self.gateway.store.append_audit, [event])
 
 
 def approve(

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tutela.audit.events import AuditEvent, access_change_event, sign_in_event
+from tutela.audit.events import AuditEvent
+from tutela.identity.events import change_event as access_change_event
+from tutela.identity.events import sign_in_event
 from tutela.identity.roles import OWNER, Roles
 from tutela.identity.sessions import start_session
 from tutela.policy import Policy
@@ -146,7 +148,7 @@ def complete_sign_in(
             mfa=assertion.mfa,
         )
     )
-    store.append_audit(e.row() for e in events)
+    store.append_audit(events)
     return SignedIn(user=user, token=token, session=session, workspaces=workspaces, events=events)
 
 

@@ -205,6 +205,8 @@ class GatewayApp:
                 exchange.outcome = "upstream_error" if isinstance(exc, UpstreamError) else "refused"
             if state.started:
                 # Headers are gone already: the only honest signal left is an error event.
+                exchange.error_type = exc.error_type
+                await self._settle_quietly(exchange)
                 await send(
                     {
                         "type": "http.response.body",
@@ -212,7 +214,6 @@ class GatewayApp:
                         "more_body": False,
                     }
                 )
-                exchange.error_type = exc.error_type
             else:
                 await self._refuse(send, exchange, exc)
         finally:
@@ -300,8 +301,15 @@ class GatewayApp:
         if exc.status in (400, 401, 403, 404, 413):
             headers.append((b"x-should-retry", b"false"))
         headers.append((b"content-length", str(len(body)).encode()))
+        await self._settle_quietly(exchange)
         await send({"type": "http.response.start", "status": exc.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _settle_quietly(self, exchange: Exchange) -> None:
+        """Settle before an error goes out. An error releases no model output, so it is
+        sent even when the audit trail is slow (the event stays queued)."""
+        with contextlib.suppress(GatewayError):
+            await self.gateway.settle(exchange)
 
     def _response_headers(
         self, exchange: Exchange, response: UpstreamResponse
@@ -334,6 +342,7 @@ class GatewayApp:
         else:
             exchange.outcome = "upstream_error"
             exchange.error_type = _error_type(body)
+        await self.gateway.settle(exchange)  # durable before released
         state.started = True
         headers = self._response_headers(exchange, response)
         headers.append((b"content-length", str(len(body)).encode()))
@@ -359,11 +368,14 @@ class GatewayApp:
             state.started = True
             async for chunk in response.chunks:
                 out: list[bytes] = []
+                stopping = False
                 for event in splitter.feed(chunk):
                     data = event.data
                     if data is not None:
                         name = event.event
-                        if name == "message_start":
+                        if name == "message_stop":
+                            stopping = True
+                        elif name == "message_start":
                             message = data.get("message")
                             if isinstance(message, dict):
                                 usage.merge(message.get("usage"))
@@ -388,6 +400,7 @@ class GatewayApp:
                             )
                         )
                         exchange.error_type = (verdict.error or ErrorKind.POLICY_VIOLATION).type
+                        await self._settle_quietly(exchange)
                         await send(
                             {
                                 "type": "http.response.body",
@@ -397,6 +410,10 @@ class GatewayApp:
                         )
                         return
                     out.append(raw)
+                if stopping:  # the client learns the message is complete: durable first
+                    if exchange.outcome == "pending":
+                        exchange.outcome = "ok"
+                    await self.gateway.settle(exchange)
                 if out:
                     await send(
                         {
@@ -409,6 +426,7 @@ class GatewayApp:
                 raise UpstreamError(ErrorKind.BAD_GATEWAY, "upstream stream ended inside an event")
             if exchange.outcome == "pending":
                 exchange.outcome = "ok"
+            await self.gateway.settle(exchange)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (OSError, TimeoutError) as exc:  # includes UpstreamConnectionError
             exchange.outcome = "upstream_error"

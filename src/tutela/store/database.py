@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+from tutela.audit.chain import chain_rows
 from tutela.errors import StoreError
 from tutela.store import schema
+
+if TYPE_CHECKING:
+    from tutela.audit.events import AuditEvent
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -306,20 +311,21 @@ class Store:
     def write_batch(
         self,
         usage: Sequence[dict[str, Any]],
-        audit: Sequence[dict[str, Any]],
+        audit: Sequence[AuditEvent],
         touched: dict[str, dt.datetime],
-    ) -> None:
-        """Write one batch of usage rows, audit events and key last-use times atomically."""
+    ) -> int:
+        """Write usage rows, audit events (chained) and key last-use times in one
+        transaction; returns the sequence number of the last event written (0: none)."""
         with self.engine.begin() as connection:
+            last = self._append_chained(connection, audit) if audit else 0
             if usage:
                 self._insert_many(connection, schema.usage_records, usage)
-            if audit:
-                self._insert_many(connection, schema.audit_events, audit)
             table = schema.api_keys
             for key_id, when in touched.items():
                 connection.execute(
                     table.update().where(table.c.id == key_id).values(last_used_at=when)
                 )
+        return last
 
     def _insert_many(
         self, connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
@@ -340,21 +346,185 @@ class Store:
         params = [tuple(_driver_value(row[name], sqlite) for name in columns) for row in rows]
         connection.exec_driver_sql(sql, params)
 
-    def append_audit(self, events: Iterable[dict[str, Any]]) -> None:
-        rows = list(events)
-        if rows:
-            with self.engine.begin() as connection:
-                connection.execute(schema.audit_events.insert(), rows)
+    def _append_chained(self, connection: sa.Connection, events: Sequence[AuditEvent]) -> int:
+        """Append events to the one hash chain. The head row is locked first (a write on
+        SQLite takes the database's write lock; FOR UPDATE on PostgreSQL), so writers in
+        other processes queue behind this transaction and the chain stays linear."""
+        head = schema.audit_chain_head
+        connection.execute(head.update().where(head.c.id == 1).values(seq=head.c.seq))
+        seq, prev = connection.execute(
+            sa.select(head.c.seq, head.c.hash).where(head.c.id == 1)
+        ).one()
+        rows: list[dict[str, Any]] = []
+        rendered = [event.ocsf() for event in events]
+        for event, (number, prev_hash, data, digest) in zip(
+            events, chain_rows(prev, int(seq), rendered), strict=True
+        ):
+            row = event.row()
+            row.update(seq=number, prev_hash=prev_hash, hash=digest, data=data.decode())
+            rows.append(row)
+        self._insert_many(connection, schema.audit_events, rows)
+        last = rows[-1]
+        connection.execute(
+            head.update().where(head.c.id == 1).values(seq=last["seq"], hash=last["hash"])
+        )
+        return int(last["seq"])
+
+    def append_audit(self, events: Iterable[AuditEvent]) -> int:
+        """Append events outside the gateway's batch writer (CLI, bootstrap)."""
+        batch = list(events)
+        if not batch:
+            return 0
+        with self.engine.begin() as connection:
+            return self._append_chained(connection, batch)
+
+    def legacy_max_seq(self) -> int:
+        """The last record written before the chain existed (0: none)."""
+        table = schema.audit_events
+        query = sa.select(sa.func.coalesce(sa.func.max(table.c.seq), 0)).where(
+            table.c.hash.is_(None)
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def chain_head(self) -> tuple[int, str]:
+        head = schema.audit_chain_head
+        with self.engine.connect() as connection:
+            seq, digest = connection.execute(
+                sa.select(head.c.seq, head.c.hash).where(head.c.id == 1)
+            ).one()
+        return int(seq), str(digest)
 
     def audit_events(
         self, event_type: str | None = None, limit: int = 1000, workspace_id: str | None = None
     ) -> list[dict[str, Any]]:
+        """Newest first, with the event parsed into ``event``."""
+        return self.search_audit(event_type=event_type, limit=limit, workspace_id=workspace_id)
+
+    def search_audit(
+        self,
+        *,
+        event_type: str | None = None,
+        workspace_id: str | None = None,
+        actor: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        finding_class: str | None = None,
+        request_id: str | None = None,
+        after_seq: int | None = None,
+        limit: int = 1000,
+        oldest_first: bool = False,
+    ) -> list[dict[str, Any]]:
         table = schema.audit_events
-        query = sa.select(table).order_by(table.c.seq.desc()).limit(limit)
+        query = sa.select(table)
         if event_type:
-            query = query.where(table.c.event_type == event_type)
+            if event_type.endswith(".*"):
+                query = query.where(table.c.event_type.startswith(event_type[:-1]))
+            else:
+                query = query.where(table.c.event_type == event_type)
         if workspace_id:
             query = query.where(table.c.workspace_id == workspace_id)
+        if actor:
+            query = query.where(table.c.actor == actor)
+        if since:
+            query = query.where(table.c.ts >= since)
+        if until:
+            query = query.where(table.c.ts < until)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        if finding_class:  # pre-filter in SQL, then check the parsed event exactly
+            query = query.where(table.c.data.contains(f'"{finding_class}"'))
+        if request_id:
+            query = query.where(table.c.data.contains(f'"{request_id}"'))
+        query = query.order_by(table.c.seq if oldest_first else table.c.seq.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            rows = [dict(row._mapping) for row in connection.execute(query)]
+        for row in rows:
+            row["event"] = orjson.loads(row["data"])
+        if finding_class:
+            rows = [r for r in rows if finding_class in _classes_of(r["event"])]
+        return rows
+
+    def audit_rows(
+        self, from_seq: int = 0, to_seq: int | None = None, page: int = 5000
+    ) -> Iterator[dict[str, Any]]:
+        """Every stored record in sequence order, paged (for verification and export)."""
+        table = schema.audit_events
+        cursor = from_seq - 1
+        while True:
+            query = sa.select(table).where(table.c.seq > cursor).order_by(table.c.seq).limit(page)
+            if to_seq is not None:
+                query = query.where(table.c.seq <= to_seq)
+            with self.engine.connect() as connection:
+                rows = [dict(row._mapping) for row in connection.execute(query)]
+            yield from rows
+            if len(rows) < page:
+                return
+            cursor = int(rows[-1]["seq"])
+
+    # -- checkpoints, exporter cursors, dead letters ------------------------------------
+
+    def add_checkpoint(self, checkpoint: dict[str, Any]) -> int:
+        table = schema.audit_checkpoints
+        with self.engine.begin() as connection:
+            result = connection.execute(table.insert().values(**checkpoint))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def checkpoints(self, after_id: int = 0) -> list[dict[str, Any]]:
+        table = schema.audit_checkpoints
+        query = sa.select(table).where(table.c.id > after_id).order_by(table.c.id)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def last_checkpoint(self) -> dict[str, Any] | None:
+        table = schema.audit_checkpoints
+        query = sa.select(table).order_by(table.c.id.desc()).limit(1)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    def sink_cursor(self, sink: str) -> tuple[int, int]:
+        """(last delivered event seq, last delivered checkpoint id) for a sink."""
+        table = schema.audit_sink_cursors
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table.c.seq, table.c.checkpoint_id).where(table.c.sink == sink)
+            ).first()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def set_sink_cursor(
+        self,
+        sink: str,
+        seq: int,
+        checkpoint_id: int,
+        dead: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Advance a sink's cursor, recording refused events as dead letters atomically."""
+        table = schema.audit_sink_cursors
+        now = utcnow()
+        with self.engine.begin() as connection:
+            updated = connection.execute(
+                table.update()
+                .where(table.c.sink == sink)
+                .values(seq=seq, checkpoint_id=checkpoint_id, updated_at=now)
+            )
+            if updated.rowcount == 0:
+                connection.execute(
+                    table.insert().values(
+                        sink=sink, seq=seq, checkpoint_id=checkpoint_id, updated_at=now
+                    )
+                )
+            if dead:
+                connection.execute(
+                    schema.audit_dead_letters.insert(),
+                    [{**row, "sink": sink, "ts": now} for row in dead],
+                )
+
+    def dead_letters(self, sink: str | None = None) -> list[dict[str, Any]]:
+        table = schema.audit_dead_letters
+        query = sa.select(table).order_by(table.c.id)
+        if sink:
+            query = query.where(table.c.sink == sink)
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
@@ -386,3 +556,14 @@ class Store:
             "input_tokens": int(input_tokens),
             "output_tokens": int(output_tokens),
         }
+
+
+def _classes_of(event: dict[str, Any]) -> set[str]:
+    """Finding classes an event mentions (guard verdicts, DLP, detection types)."""
+    tutela = event.get("unmapped", {}).get("tutela", {})
+    found: set[str] = set()
+    for verdict in tutela.get("verdicts", ()):
+        found.update(verdict.get("classes", ()))
+    found.update((tutela.get("dlp") or {}).get("classes", {}))
+    found.update(event.get("finding_info", {}).get("types", ()))
+    return found

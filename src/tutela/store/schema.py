@@ -112,8 +112,87 @@ audit_events = Table(
     Column("actor", String(200), nullable=False, default=""),
     Column("outcome", String(40), nullable=False),
     Column("data", Text, nullable=False),
+    Column("class_uid", Integer, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
     Index("ix_audit_ws_ts", "workspace_id", "ts"),
     Index("ix_audit_type_ts", "event_type", "ts"),
+    Index("ix_audit_actor_ts", "actor", "ts"),
+)
+
+# One row (id 1): the newest record's sequence and hash. Writers lock it to append, so
+# processes sharing a database extend one chain. Verification never trusts it.
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Signed checkpoints, kept apart from the events they vouch for.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("ts_ms", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(100), nullable=False),
+    Index("ix_audit_checkpoints_seq", "seq"),
+)
+
+# Each exporter's position in the audit log: the log itself is every sink's outbox.
+audit_sink_cursors = Table(
+    "audit_sink_cursors",
+    metadata,
+    Column("sink", String(100), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("checkpoint_id", BigInteger, nullable=False, default=0),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Events a sink refused for good (after the configured attempts), kept for replay.
+audit_dead_letters = Table(
+    "audit_dead_letters",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("sink", String(100), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("uid", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", String(500), nullable=False),
+    Column("ts", UTCDateTime(), nullable=False),
+    Index("ix_dead_letters_sink", "sink", "seq"),
+)
+
+# Optional content logging: prompt and response text, AES-256-GCM under per-workspace
+# data keys, which are themselves wrapped by the master key (envelope encryption).
+content_keys = Table(
+    "content_keys",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("master_version", Integer, nullable=False),
+    Column("wrapped", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+audit_content = Table(
+    "audit_content",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("nonce", String(32), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Index("ix_audit_content_ws_ts", "workspace_id", "ts"),
 )
 
 

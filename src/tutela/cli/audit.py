@@ -1,0 +1,266 @@
+"""``tutela audit``: verify the chain, search, export (itself audited), checkpoint, keys."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from tutela.cli.common import config_option, db_option, fail, json_option, load
+from tutela.errors import TutelaError
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_when(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time (UTC when no offset is given) or an age such as ``15m``, ``24h``, ``7d``."""
+    if not text:
+        return None
+    relative = _RELATIVE.match(text.strip())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return dt.datetime.now(dt.UTC) - dt.timedelta(**{_UNITS[unit]: amount})
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither an ISO 8601 time nor an age like 24h or 7d"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+@click.group()
+def audit() -> None:
+    """Verify, search and export the audit trail."""
+
+
+def _signer(policy: Any, store: Any) -> Any:
+    from tutela.audit.chain import Signer
+
+    settings = policy.audit
+    try:
+        return Signer.load(env=settings.signing_key_env, path=settings.key_path(store.url))
+    except TutelaError as exc:
+        fail(str(exc))
+
+
+def _trusted(policy: Any, store: Any, extra: tuple[str, ...]) -> Any:
+    from tutela.audit.chain import trusted_keys
+
+    settings = policy.audit
+    try:
+        signer = _signer(policy, store)
+        return trusted_keys(signer, (*settings.trusted_public_keys, *extra))
+    except TutelaError as exc:
+        fail(str(exc))
+
+
+@audit.command("verify")
+@click.option("--from", "from_seq", type=int, default=None, help="First record to verify.")
+@click.option("--to", "to_seq", type=int, default=None, help="Last record to verify.")
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    help="Also trust this Ed25519 public key (base64 or PEM); repeatable.",
+)
+@config_option
+@db_option
+@json_option
+def verify(
+    from_seq: int | None,
+    to_seq: int | None,
+    public_keys: tuple[str, ...],
+    config: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Prove the chain is intact: exit 0 if it is, 1 naming the first bad record if not."""
+    from tutela.audit.chain import verify_store
+
+    policy, store = load(config, db)
+    trusted = _trusted(policy, store, public_keys)
+    report = verify_store(store, trusted, from_seq=from_seq, to_seq=to_seq)
+    problem = report.problems[0] if report.problems else None
+    if as_json:
+        click.echo(
+            orjson.dumps(
+                {
+                    "ok": report.ok,
+                    "records": report.records,
+                    "first_seq": report.first_seq,
+                    "last_seq": report.last_seq,
+                    "checkpoints": report.checkpoints,
+                    "legacy_records": report.legacy,
+                    "problem": None
+                    if problem is None
+                    else {
+                        "kind": problem.kind,
+                        "seq": problem.seq,
+                        "checkpoint": problem.checkpoint,
+                        "detail": problem.detail,
+                    },
+                }
+            ).decode()
+        )
+    elif problem is None:
+        click.echo(
+            f"audit chain intact: {report.records} records "
+            f"({report.first_seq}..{report.last_seq}), {report.checkpoints} signed checkpoints"
+            + (f", {report.legacy} legacy records before the chain" if report.legacy else "")
+        )
+    else:
+        click.echo(f"AUDIT CHAIN BROKEN: {problem}", err=True)
+    raise SystemExit(0 if report.ok else 1)
+
+
+def _filters(store: Any, **given: Any) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if given.get("workspace"):
+        record = store.get_workspace(given["workspace"])
+        if record is None:
+            fail(f"no workspace named {given['workspace']!r}")
+        filters["workspace_id"] = record.id
+    for name in ("event_type", "actor", "finding_class", "request_id"):
+        if given.get(name):
+            filters[name] = given[name]
+    if given.get("key"):
+        filters["actor"] = given["key"]
+    filters["since"] = parse_when(given.get("since"))
+    filters["until"] = parse_when(given.get("until"))
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+def _filter_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--since", default=None, help="From this time (ISO 8601, or 24h, 7d)."),
+            click.option("--until", default=None, help="Before this time."),
+            click.option("--workspace", "-w", default=None, help="Workspace name."),
+            click.option("--user", "actor", default=None, help="Actor id (user or cli:<name>)."),
+            click.option("--key", default=None, help="API key id."),
+            click.option("--type", "event_type", default=None, help="Event type, or family.*"),
+            click.option("--class", "finding_class", default=None, help="A class found, e.g. pii.email."),
+            click.option("--request-id", default=None, help="One request's events."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@audit.command("search")
+@_filter_options
+@click.option("--limit", type=int, default=100, show_default=True)
+@config_option
+@db_option
+@json_option
+def search(limit: int, config: str | None, db: str | None, as_json: bool, **given: Any) -> None:
+    """Find events, newest first."""
+    _, store = load(config, db)
+    rows = store.search_audit(**_filters(store, **given), limit=limit)
+    if as_json:
+        for row in rows:
+            click.echo(row["data"])
+        return
+    if not rows:
+        click.echo("no matching events")
+    for row in rows:
+        click.echo(
+            f"{row['seq']:>8}  {row['ts'].isoformat(timespec='milliseconds')}  "
+            f"{row['event_type']:<18} {row['outcome']:<16} {row['actor']:<20} "
+            f"{row['workspace_id'] or '-'}"
+        )
+
+
+_CSV_COLUMNS = ("seq", "time", "event_type", "class_uid", "workspace_id", "actor", "outcome", "uid")
+
+
+@audit.command("export")
+@_filter_options
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="-", help="File, or - for stdout.")
+@click.option("--limit", type=int, default=1_000_000, show_default=True)
+@config_option
+@db_option
+def export(
+    fmt: str, out: str, limit: int, config: str | None, db: str | None, **given: Any
+) -> None:
+    """Export events (oldest first) as JSON Lines or CSV. The export is itself audited."""
+    from tutela.audit.events import DataExport, cli_actor
+
+    _, store = load(config, db)
+    filters = _filters(store, **given)
+    rows = store.search_audit(**filters, limit=limit, oldest_first=True)
+    buffer = io.StringIO()
+    if fmt == "jsonl":
+        for row in rows:
+            buffer.write(row["data"] + "\n")
+    else:
+        writer = csv.writer(buffer)
+        writer.writerow([*_CSV_COLUMNS, "event"])
+        for row in rows:
+            writer.writerow(
+                [
+                    row["seq"],
+                    row["ts"].isoformat(),
+                    row["event_type"],
+                    row["class_uid"],
+                    row["workspace_id"] or "",
+                    row["actor"],
+                    row["outcome"],
+                    row["uid"],
+                    row["data"],
+                ]
+            )
+    shown = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in filters.items()}
+    store.append_audit(
+        [
+            DataExport(
+                activity="audit_events",
+                actor=cli_actor(),
+                workspace_id=filters.get("workspace_id"),
+                format=fmt,
+                count=len(rows),
+                filters=shown,
+            )
+        ]
+    )
+    if out == "-":
+        sys.stdout.write(buffer.getvalue())
+    else:
+        Path(out).write_text(buffer.getvalue(), encoding="utf-8")
+        click.echo(f"exported {len(rows)} events to {out}", err=True)
+
+
+@audit.command("checkpoint")
+@config_option
+@db_option
+def checkpoint(config: str | None, db: str | None) -> None:
+    """Sign a checkpoint over the chain's head now."""
+    import time
+
+    policy, store = load(config, db)
+    signer = _signer(policy, store)
+    seq, head = store.chain_head()
+    number = store.add_checkpoint(signer.sign(seq, head, int(time.time() * 1000)))
+    click.echo(f"checkpoint {number}: record {seq}, head {head[:16]}..., key {signer.key_id}")
+
+
+@audit.command("public-key")
+@config_option
+def public_key(config: str | None) -> None:
+    """Print the audit signing key's public half (give it to whoever verifies)."""
+    from tutela.audit.chain import Signer, encode_public
+    from tutela.cli.common import policy_of
+
+    settings = policy_of(config).audit
+    signer = Signer.load(env=settings.signing_key_env, path=Path(settings.signing_key_file))
+    click.echo(f"{encode_public(signer.public)}  key_id={signer.key_id}")

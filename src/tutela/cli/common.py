@@ -1,0 +1,61 @@
+"""What every ``tutela`` command shares: options, loading the policy and the store, failing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from tutela.errors import TutelaError
+from tutela.policy import Policy, load_policy
+
+DEFAULT_DB = "sqlite:///tutela.db"
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def policy_of(config: str | None) -> Policy:
+    try:
+        return load_policy(config)
+    except TutelaError as exc:
+        fail(str(exc))
+        raise  # unreachable
+
+
+def open_store(policy: Policy, db: str | None) -> Any:
+    from tutela.store.database import Store
+
+    url = db or os.environ.get("TUTELA_DATABASE_URL") or policy.database_url or DEFAULT_DB
+    try:
+        store = Store(url)
+        store.migrate()
+    except TutelaError as exc:
+        fail(str(exc))
+    return store
+
+
+def load(config: str | None, db: str | None) -> tuple[Policy, Any]:
+    policy = policy_of(config)
+    return policy, open_store(policy, db)
+
+
+config_option = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="TUTELA_CONFIG",
+    help="Policy file (tutela.yaml). Default: built-in defaults.",
+)
+db_option = click.option(
+    "--db",
+    "db",
+    default=None,
+    help="Database URL (sqlite:///path or postgresql://...). Default: $TUTELA_DATABASE_URL, "
+    "then the policy's database_url.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")

@@ -1,0 +1,46 @@
+"""Reading audit events back in tests: the ``api.request`` fields under short names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def request_view(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    """An ``api.request`` OCSF event as {request_id, status, error_type, usage, verdicts,
+    dlp, injection, outcome, ...}: the OCSF paths tests would otherwise spell out."""
+    event = orjson.loads(data) if isinstance(data, str | bytes) else data
+    api = event["api"]
+    view = dict(event["unmapped"]["tutela"])
+    view.update(
+        request_id=api["request"]["uid"],
+        status=api["response"]["code"],
+        error_type=api["response"].get("error", ""),
+        endpoint=api["operation"],
+        model=event.get("ai_model", {}).get("name", ""),
+        client_ip=event.get("src_endpoint", {}).get("ip", ""),
+    )
+    return view
+
+
+def identity_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An identity audit row (sign-ins, key/member/user changes, denials) as {event_type,
+    outcome, actor, workspace_id, reason, source_ip, provider, mfa, session_id, target,
+    before, after}."""
+    event = row.get("event") or orjson.loads(row["data"])
+    actor = event.get("actor", {})
+    return {
+        "event_type": row["event_type"],
+        "outcome": row["outcome"],
+        "actor": row["actor"],
+        "workspace_id": row["workspace_id"],
+        "reason": event.get("status_detail", ""),
+        "source_ip": event.get("src_endpoint", {}).get("ip", ""),
+        "provider": actor.get("idp", {}).get("name", ""),
+        "mfa": event.get("is_mfa"),
+        "session_id": actor.get("session", {}).get("uid", ""),
+        "target": event.get("entity", {}).get("uid", ""),
+        "before": event.get("entity", {}).get("data"),
+        "after": event.get("entity_result", {}).get("data"),
+    }
