@@ -53,3 +53,16 @@ def test_no_role_anywhere_and_disabled_users_are_refused(sqlite_store: Store) ->
 @pytest.mark.parametrize("token", ["", "tutela_ss_short", "tutela_sk_" + "a" * 60, "x" * 53])
 def test_malformed_session_tokens_resolve_to_nobody(sqlite_store: Store, token: str) -> None:
     assert resolve_session(IdentityStore(sqlite_store), token) is None
+
+
+def test_owner_groups_appoint_and_remove_owners_with_audit(sqlite_store: Store) -> None:
+    from tutela.testing.audit import identity_view
+
+    policy = parse_policy("sso:\n  owner_groups: [tutela-owners]\n")
+    sqlite_store.create_workspace("a")
+    assertion = Assertion(provider="oidc:corp", subject="s", email="olga@example.com",
+                          groups=("tutela-owners",), mfa=True)
+    signed = complete_sign_in(sqlite_store, policy, Roles(), assertion, client_ip="10.0.0.1")
+    assert signed.user.org_role == "owner"
+    [change] = [identity_view(r) for r in sqlite_store.audit_events("user.changed")]
+    assert change["before"] == {"org_role": None} and change["after"] == {"org_role": "owner"}

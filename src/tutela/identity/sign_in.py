@@ -105,7 +105,7 @@ def complete_sign_in(
             identity.set_org_role(user.id, owner)
             events.append(
                 access_change_event(
-                    "user.org_role_changed",
+                    "user.changed",
                     actor=email,
                     workspace_id=None,
                     source_ip=client_ip,
