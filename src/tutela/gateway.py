@@ -10,9 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
+
+import orjson
 
 from tutela.audit.chain import Signer
+from tutela.audit.content import ContentVault
 from tutela.audit.events import GuardFinding, request_event
+from tutela.audit.export.base import Exporter
 from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
@@ -51,13 +56,20 @@ class Gateway:
         self.metrics = Metrics()
         self.writer: AuditWriter | None = None
         self.signer: Signer | None = None
+        self.exporters: list[Exporter] = []
+        self.content: ContentVault | None = None
+        self._content_workspaces = frozenset(
+            name for name, ws in policy.workspaces.items() if ws.content_logging
+        )
         self._started = False
         self._stopped = False
         self._lock = asyncio.Lock()
         self.access_log = AccessLog() if policy.logging.access_log else None
         self._log_flusher: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, exporters: bool = True) -> None:
+        """Start background work. ``exporters``: also deliver to SIEM sinks (one process
+        of a multi-worker gateway does this)."""
         async with self._lock:
             if self._started:
                 return
@@ -65,6 +77,8 @@ class Gateway:
             self.signer = await asyncio.to_thread(
                 Signer.load, env=audit.signing_key_env, path=audit.key_path(self.store.url)
             )
+            if self._content_workspaces:  # fails at start, never silently per request
+                self.content = ContentVault.from_env(self.store, audit.content_master_key_env)
             self.writer = AuditWriter(
                 self.store,
                 signer=self.signer,
@@ -77,6 +91,12 @@ class Gateway:
             if redis_url:
                 self.revocations = RevocationListener(redis_url, self._heard_revocation)
                 self.revocations.start()
+            if exporters:
+                from tutela.audit.export import build_exporters
+
+                self.exporters = build_exporters(self.policy, self.store, self.metrics)
+                for exporter in self.exporters:
+                    exporter.start()
             if self.access_log is not None:
                 self._log_flusher = asyncio.get_running_loop().create_task(self._flush_logs())
             self._started = True
@@ -95,6 +115,8 @@ class Gateway:
                 await self.revocations.close()
             if self.writer is not None:
                 await self.writer.close()
+            for exporter in self.exporters:
+                await exporter.close(drain_for=5.0)
             if self._log_flusher is not None:
                 self._log_flusher.cancel()
             if self.access_log is not None:
@@ -161,6 +183,23 @@ class Gateway:
     def upstream_for(self, principal: Principal) -> Upstream:
         return self.upstreams[self.policy.upstream_for(principal.workspace)]
 
+    def logs_content(self, principal: Principal) -> bool:
+        return self.content is not None and principal.workspace in self._content_workspaces
+
+    def _seal_content(self, exchange: Exchange) -> tuple[dict[str, Any] | None, str]:
+        """The encrypted content row of an exchange whose workspace logs content."""
+        principal = exchange.principal
+        if self.content is None or principal is None or not exchange.scratch.get("log_content"):
+            return None, ""
+        response = b"".join(exchange.scratch.get("content_response", ()))
+        plaintext = orjson.dumps(
+            {
+                "request": exchange.raw_body.decode("utf-8", "replace"),
+                "response": response.decode("utf-8", "replace"),
+            }
+        )
+        return self.content.content_row(principal.workspace_id, exchange.request_id, plaintext)
+
     async def settle(self, exchange: Exchange) -> None:
         """Settle the exchange and, when responses are durable (the default), wait until
         its audit event is committed: called just before the response is released."""
@@ -194,6 +233,7 @@ class Gateway:
         principal = exchange.principal
         usage = exchange.usage
         event = request_event(exchange, duration_ms)
+        content_row, event.content_sha256 = self._seal_content(exchange)
         writer = self.writer
         future: asyncio.Future[int] | None = None
         if writer is not None:
@@ -230,6 +270,7 @@ class Gateway:
                     "cache_read_input_tokens": usage.cache_read_input_tokens,
                     "duration_ms": duration_ms,
                 },
+                content=content_row,
             )
             self.metrics.audit_backlog.set(writer.backlog)
         metrics = self.metrics

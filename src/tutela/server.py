@@ -126,8 +126,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
-    await gateway.start()
     with_admin = sockets is None or sockets[1] is not None
+    await gateway.start(exporters=with_admin)
     if not with_admin:
         admin_server.started = True  # nothing to start: another worker serves admin
     try:

@@ -195,7 +195,9 @@ class ApiRequest(AuditEvent):
 
     ``verdicts`` holds each guard's action, reason and finding classes; ``dlp`` the classes
     found with counts and the action per class; ``injection`` the scores, rule ids and
-    sources flagged. ``usage`` is the token counts. Never the prompt or the response.
+    sources flagged. ``usage`` is the token counts. Never the prompt or the response:
+    with content logging on, ``content_sha256`` is the hash of their ciphertext, which is
+    stored apart (``audit/content.py``).
     """
 
     CLASS_UID: ClassVar[int] = 6003
@@ -222,6 +224,7 @@ class ApiRequest(AuditEvent):
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     dlp: dict[str, Any] | None = None
     injection: dict[str, Any] | None = None
+    content_sha256: str = ""
 
     def activity_id(self) -> tuple[int, str]:
         return self._BY_ENDPOINT.get(self.endpoint, (99, "Other"))
@@ -252,6 +255,8 @@ class ApiRequest(AuditEvent):
             extra["dlp"] = self.dlp
         if self.injection is not None:
             extra["injection"] = self.injection
+        if self.content_sha256:
+            extra["content_sha256"] = self.content_sha256
         out: dict[str, Any] = {
             "api": api,
             "duration": self.duration_ms,

@@ -80,7 +80,12 @@ class AuditWriter:
         self._thread.start()
 
     def submit(
-        self, event: AuditEvent, usage: dict[str, Any] | None = None, *, wait: bool = True
+        self,
+        event: AuditEvent,
+        usage: dict[str, Any] | None = None,
+        *,
+        wait: bool = True,
+        content: dict[str, Any] | None = None,
     ) -> asyncio.Future[int] | None:
         """Queue an event (and its usage row); the future resolves to its sequence number
         once it is committed. Over the backlog limit the future fails at once."""
@@ -91,7 +96,7 @@ class AuditWriter:
                 future.set_exception(AuditUnavailable("audit backlog is full"))
                 return future
         self._pending += 1
-        self._queue.put((event, usage, future))
+        self._queue.put((event, (usage, content) if content else usage, future))
         return future
 
     def add_event(self, event: AuditEvent) -> None:
@@ -100,7 +105,7 @@ class AuditWriter:
     # -- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        carry: list[tuple[AuditEvent | None, dict[str, Any] | None, Any]] = []
+        carry: list[tuple[AuditEvent | None, Any, Any]] = []
         backoff = 0.05
         stopping = False
         while True:
@@ -142,13 +147,20 @@ class AuditWriter:
                 self._checkpoint(idle=True, force=True)
                 return
 
-    def _write(self, items: list[tuple[AuditEvent | None, dict[str, Any] | None, Any]]) -> bool:
+    def _write(self, items: list[tuple[AuditEvent | None, Any, Any]]) -> bool:
         events = [event for event, _, _ in items if event is not None]
-        usage = [row for _, row, _ in items if row is not None]
+        usage: list[dict[str, Any]] = []
+        content: list[dict[str, Any]] = []
+        for _, rows, _ in items:
+            if isinstance(rows, tuple):  # (usage row, encrypted content row)
+                usage.append(rows[0])
+                content.append(rows[1])
+            elif rows is not None:
+                usage.append(rows)
         touched = self._touched_source() if self._touched_source else {}
         try:
             last = (
-                self.store.write_batch(usage, events, touched)
+                self.store.write_batch(usage, events, touched, content)
                 if events or usage or touched
                 else self.head_seq
             )

@@ -264,3 +264,38 @@ def public_key(config: str | None) -> None:
     settings = policy_of(config).audit
     signer = Signer.load(env=settings.signing_key_env, path=Path(settings.signing_key_file))
     click.echo(f"{encode_public(signer.public)}  key_id={signer.key_id}")
+
+
+@audit.command("content")
+@click.argument("request_id")
+@config_option
+@db_option
+def content(request_id: str, config: str | None, db: str | None) -> None:
+    """Decrypt one request's logged prompt and response. The reading is audited first."""
+    from tutela.audit.content import ContentVault
+    from tutela.audit.events import ContentAccess, cli_actor
+
+    policy, store = load(config, db)
+    row = store.content(request_id)
+    if row is None:
+        fail(f"no logged content for {request_id!r} (content logging is off by default)")
+    try:
+        vault = ContentVault.from_env(store, policy.audit.content_master_key_env)
+    except TutelaError as exc:
+        fail(str(exc))
+    store.append_audit(
+        [
+            ContentAccess(
+                activity="decrypted",
+                actor=cli_actor(),
+                workspace_id=row["workspace_id"],
+                request_id=request_id,
+                key_version=int(row["key_version"]),
+            )
+        ]
+    )
+    try:
+        plaintext = vault.open(row["workspace_id"], request_id, row)
+    except Exception as exc:  # wrong key, moved or altered row: never partial output
+        fail(f"cannot decrypt the content of {request_id}: {type(exc).__name__}")
+    click.echo(plaintext.decode("utf-8"))

@@ -721,10 +721,6 @@ def db_upgrade(config: str | None, db: str | None) -> None:
     click.echo("database is up to date")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 def _register() -> None:
     from tutela.cli.audit import audit
 
@@ -732,3 +728,6 @@ def _register() -> None:
 
 
 _register()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

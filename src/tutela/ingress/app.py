@@ -161,6 +161,9 @@ class GatewayApp:
         try:
             principal = await gateway.authenticate(exchange.headers)
             exchange.principal = principal
+            if gateway.content is not None and gateway.logs_content(principal):
+                exchange.scratch["log_content"] = True
+                exchange.scratch["content_response"] = []
             if method_has_body := exchange.method == "POST":
                 exchange.raw_body = await self._read_body(receive, exchange.headers)
             state.body_read.set()
@@ -342,6 +345,8 @@ class GatewayApp:
         else:
             exchange.outcome = "upstream_error"
             exchange.error_type = _error_type(body)
+        if "content_response" in exchange.scratch:
+            exchange.scratch["content_response"].append(body)
         await self.gateway.settle(exchange)  # durable before released
         state.started = True
         headers = self._response_headers(exchange, response)
@@ -355,6 +360,7 @@ class GatewayApp:
         pipeline = self.gateway.pipeline
         usage = exchange.usage
         splitter = SseSplitter()
+        content: list[bytes] | None = exchange.scratch.get("content_response")
         exchange.status = 200
         assert response.chunks is not None
         try:
@@ -410,6 +416,8 @@ class GatewayApp:
                         )
                         return
                     out.append(raw)
+                if out and content is not None:
+                    content.extend(out)
                 if stopping:  # the client learns the message is complete: durable first
                     if exchange.outcome == "pending":
                         exchange.outcome = "ok"

@@ -313,13 +313,16 @@ class Store:
         usage: Sequence[dict[str, Any]],
         audit: Sequence[AuditEvent],
         touched: dict[str, dt.datetime],
+        content: Sequence[dict[str, Any]] = (),
     ) -> int:
-        """Write usage rows, audit events (chained) and key last-use times in one
-        transaction; returns the sequence number of the last event written (0: none)."""
+        """Write usage rows, audit events (chained), encrypted content rows and key
+        last-use times in one transaction; returns the last event's sequence (0: none)."""
         with self.engine.begin() as connection:
             last = self._append_chained(connection, audit) if audit else 0
             if usage:
                 self._insert_many(connection, schema.usage_records, usage)
+            if content:
+                self._insert_many(connection, schema.audit_content, content)
             table = schema.api_keys
             for key_id, when in touched.items():
                 connection.execute(
@@ -461,6 +464,36 @@ class Store:
             if len(rows) < page:
                 return
             cursor = int(rows[-1]["seq"])
+
+    # -- encrypted content -----------------------------------------------------------------
+
+    def content_keys(self, workspace_id: str) -> list[dict[str, Any]]:
+        table = schema.content_keys
+        query = sa.select(table).where(table.c.workspace_id == workspace_id)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+    def add_content_key(
+        self, workspace_id: str, version: int, master_version: int, wrapped: str
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                schema.content_keys.insert().values(
+                    workspace_id=workspace_id,
+                    version=version,
+                    master_version=master_version,
+                    wrapped=wrapped,
+                    created_at=utcnow(),
+                )
+            )
+
+    def content(self, request_id: str) -> dict[str, Any] | None:
+        table = schema.audit_content
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(table).where(table.c.request_id == request_id)
+            ).first()
+        return dict(row._mapping) if row else None
 
     # -- checkpoints, exporter cursors, dead letters ------------------------------------
 

@@ -1,0 +1,120 @@
+"""Content logging: off by default; when on, prompts and responses are stored only
+AES-256-GCM encrypted, readable with the master key through an audited command."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from tutela.audit.content import ContentVault, parse_master_keys
+from tutela.cli.main import main
+from tutela.errors import ConfigError
+from tutela.gateway import Gateway
+from tutela.identity.api_keys import mint_key
+from tutela.ingress.app import GatewayApp
+from tutela.policy import parse_policy
+from tutela.store.database import Store
+from tutela.testing.asgi import call
+from tutela.testing.audit import request_view
+
+SECRET_PROMPT = "the merger with Initech closes on Friday"
+MODEL = "claude-sonnet-4-6"
+
+
+def master() -> str:
+    return "v1:" + base64.b64encode(os.urandom(32)).decode()
+
+
+async def _gateway(tmp_path: Path, logging_on: bool) -> tuple[Gateway, Store, str]:
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    store.migrate()
+    store.create_workspace("legal")
+    key = mint_key(store, workspace="legal", role="analyst").secret
+    policy = parse_policy(f"workspaces:\n  legal: {{content_logging: {str(logging_on).lower()}}}\n")
+    gateway = Gateway(policy, store)
+    await gateway.start()
+    return gateway, store, key
+
+
+async def _ask(gateway: Gateway, key: str, stream: bool) -> str:
+    body = {"model": MODEL, "max_tokens": 50, "stream": stream,
+            "messages": [{"role": "user", "content": SECRET_PROMPT}]}
+    response = await call(GatewayApp(gateway), "POST", "/v1/messages", body=orjson.dumps(body),
+                          headers=[(b"x-api-key", key.encode()), (b"content-type", b"application/json")])
+    assert response.status == 200
+    return response.headers["x-tutela-request-id"]
+
+
+def _everything(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+async def test_off_by_default_nothing_is_kept(tmp_path: Path) -> None:
+    gateway, store, key = await _gateway(tmp_path, logging_on=False)
+    request_id = await _ask(gateway, key, stream=False)
+    await gateway.stop()
+    assert store.content(request_id) is None
+    assert SECRET_PROMPT.encode() not in _everything(tmp_path / "c.db")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_on_content_is_encrypted_hashed_into_the_chain_and_read_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stream: bool
+) -> None:
+    monkeypatch.setenv("TUTELA_CONTENT_MASTER_KEY", master())
+    gateway, store, key = await _gateway(tmp_path, logging_on=True)
+    request_id = await _ask(gateway, key, stream=stream)
+    await gateway.stop()
+    row = store.content(request_id)
+    assert row is not None and row["key_version"] == 1
+    assert SECRET_PROMPT.encode() not in _everything(tmp_path / "c.db")
+    import hashlib
+
+    event = request_view(store.search_audit(request_id=request_id)[0]["data"])
+    assert event["content_sha256"] == hashlib.sha256(row["ciphertext"].encode()).hexdigest()
+    result = CliRunner().invoke(main, ["audit", "content", request_id,
+                                       "--db", f"sqlite:///{tmp_path / 'c.db'}"])
+    assert result.exit_code == 0, result.output
+    opened = orjson.loads(result.output)
+    assert SECRET_PROMPT in opened["request"]
+    assert ("message_stop" in opened["response"]) if stream else ('"content"' in opened["response"])
+    reads = store.audit_events("content.decrypted")
+    assert len(reads) == 1 and request_id in reads[0]["data"]
+
+
+async def test_a_row_moved_to_another_request_does_not_decrypt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUTELA_CONTENT_MASTER_KEY", master())
+    gateway, store, key = await _gateway(tmp_path, logging_on=True)
+    first, second = await _ask(gateway, key, False), await _ask(gateway, key, False)
+    await gateway.stop()
+    vault = ContentVault.from_env(store, "TUTELA_CONTENT_MASTER_KEY")
+    row = store.content(first)
+    assert row is not None
+    assert SECRET_PROMPT.encode() in vault.open(row["workspace_id"], first, row)
+    from cryptography.exceptions import InvalidTag
+
+    with pytest.raises(InvalidTag):
+        vault.open(row["workspace_id"], second, row)
+
+
+async def test_content_logging_without_a_master_key_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TUTELA_CONTENT_MASTER_KEY", raising=False)
+    with pytest.raises(ConfigError, match="TUTELA_CONTENT_MASTER_KEY is not set"):
+        await _gateway(tmp_path, logging_on=True)
+
+
+def test_master_keys_rotate_by_version() -> None:
+    one, two = os.urandom(32), os.urandom(32)
+    text = f"v1:{base64.b64encode(one).decode()},v2:{base64.b64encode(two).decode()}"
+    assert parse_master_keys(text) == {1: one, 2: two}
+    with pytest.raises(ConfigError):
+        parse_master_keys("v1:short")
