@@ -56,6 +56,9 @@ class AuditWriter:
         self.max_backlog = max_backlog
         self._touched_source = touched
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._appender = store.appender()
+        self._late_usage: list[dict[str, Any]] = []
+        self._late_touched: dict[str, dt.datetime] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0
@@ -144,26 +147,26 @@ class AuditWriter:
                     continue
             self._checkpoint(idle=False)
             if stopping and not carry:
+                self._write_usage()
                 self._checkpoint(idle=True, force=True)
+                self._appender.close()
                 return
 
     def _write(self, items: list[tuple[AuditEvent | None, Any, Any]]) -> bool:
+        """Commit the events (and any encrypted content) and release their waiters; then,
+        in a second transaction off the response path, the usage rows and key last-use
+        times (measured: usage rows in the first transaction cost ~100 µs per request)."""
         events = [event for event, _, _ in items if event is not None]
-        usage: list[dict[str, Any]] = []
         content: list[dict[str, Any]] = []
+        usage: list[dict[str, Any]] = []
         for _, rows, _ in items:
             if isinstance(rows, tuple):  # (usage row, encrypted content row)
                 usage.append(rows[0])
                 content.append(rows[1])
             elif rows is not None:
                 usage.append(rows)
-        touched = self._touched_source() if self._touched_source else {}
         try:
-            last = (
-                self.store.write_batch(usage, events, touched, content)
-                if events or usage or touched
-                else self.head_seq
-            )
+            last = self._appender.write((), events, {}, content) if events else self.head_seq
         except Exception as exc:
             self.failures += 1
             log.error(
@@ -183,12 +186,32 @@ class AuditWriter:
             if future is not None:
                 futures.append((future, seq))
         count = len(items)
+        released = False
         if self._loop is not None and not self._loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed under us at exit
                 self._loop.call_soon_threadsafe(self._resolved, futures, count)
-                return True
-        self._pending -= count
+                released = True
+        if not released:
+            self._pending -= count
+        self._late_usage.extend(usage)
+        self._write_usage()
         return True
+
+    def _write_usage(self) -> None:
+        touched = self._touched_source() if self._touched_source else {}
+        self._late_touched.update(touched)
+        if not (self._late_usage or self._late_touched):
+            return
+        try:
+            self._appender.write(self._late_usage, (), self._late_touched)
+        except Exception as exc:  # kept, and retried with the next batch
+            log.error(
+                "usage write failed; keeping rows to retry",
+                extra={"error": type(exc).__name__, "rows": len(self._late_usage)},
+            )
+            return
+        self._late_usage = []
+        self._late_touched = {}
 
     def _resolved(self, futures: list[tuple[asyncio.Future[int], int]], count: int) -> None:
         self._pending -= count

@@ -6,6 +6,7 @@ synchronous: the gateway calls it from worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -317,69 +318,92 @@ class Store:
     ) -> int:
         """Write usage rows, audit events (chained), encrypted content rows and key
         last-use times in one transaction; returns the last event's sequence (0: none)."""
-        with self.engine.begin() as connection:
-            last = self._append_chained(connection, audit) if audit else 0
-            if usage:
-                self._insert_many(connection, schema.usage_records, usage)
-            if content:
-                self._insert_many(connection, schema.audit_content, content)
-            table = schema.api_keys
-            for key_id, when in touched.items():
-                connection.execute(
-                    table.update().where(table.c.id == key_id).values(last_used_at=when)
-                )
-        return last
+        connection = self.engine.raw_connection()
+        try:
+            return self._write(connection, usage, audit, touched, content)
+        finally:
+            connection.close()
 
-    def _insert_many(
-        self, connection: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    def appender(self) -> Appender:
+        """A dedicated connection for the gateway's writer thread."""
+        return Appender(self)
+
+    def _write(
+        self,
+        connection: Any,
+        usage: Sequence[dict[str, Any]],
+        audit: Sequence[AuditEvent],
+        touched: dict[str, dt.datetime],
+        content: Sequence[dict[str, Any]],
+    ) -> int:
+        """The hot write path, on a DBAPI connection: SQLAlchemy's per-statement cost was
+        ~850 of 925 µs per one-event batch (raw SQLite: 68 µs per transaction).
+
+        The chain head row is locked first (an UPDATE takes SQLite's write lock and the
+        row lock on PostgreSQL), so writers in other processes queue behind this
+        transaction and the chain stays linear."""
+        sqlite = self.dialect == "sqlite"
+        mark = "?" if sqlite else "%s"
+        cursor = connection.cursor()
+        try:
+            last = 0
+            if audit:
+                cursor.execute("UPDATE audit_chain_head SET seq = seq WHERE id = 1")
+                cursor.execute("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+                seq, prev = cursor.fetchone()
+                rows = []
+                rendered = [event.ocsf() for event in audit]
+                for event, (number, prev_hash, data, digest) in zip(
+                    audit, chain_rows(prev, int(seq), rendered), strict=True
+                ):
+                    row = event.row()
+                    row.update(seq=number, prev_hash=prev_hash, hash=digest, data=data.decode())
+                    rows.append(row)
+                self._insert_rows(cursor, schema.audit_events, rows, sqlite)
+                last = int(rows[-1]["seq"])
+                cursor.execute(
+                    f"UPDATE audit_chain_head SET seq = {mark}, hash = {mark} WHERE id = 1",  # noqa: S608
+                    (last, rows[-1]["hash"]),
+                )
+            if usage:
+                self._insert_rows(cursor, schema.usage_records, usage, sqlite)
+            if content:
+                self._insert_rows(cursor, schema.audit_content, content, sqlite)
+            if touched:
+                cursor.executemany(
+                    f"UPDATE api_keys SET last_used_at = {mark} WHERE id = {mark}",  # noqa: S608
+                    [(_driver_value(when, sqlite), key_id) for key_id, when in touched.items()],
+                )
+            connection.commit()
+            return last
+        except Exception:
+            connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _insert_rows(
+        cursor: Any, table: sa.Table, rows: Sequence[dict[str, Any]], sqlite: bool
     ) -> None:
-        """Bulk insert through the driver: the gateway's hot write path, about 3x cheaper
-        than Core's per-row processing (measured 53 -> 36 µs per request's two rows).
-        Rows must all have the same keys; column names come from the schema."""
+        """Rows must all have the same keys; column names are checked against the schema."""
         columns = list(rows[0])
-        mark = "?" if self.dialect == "sqlite" else "%s"
+        for name in columns:
+            if name not in table.c:
+                raise ValueError(f"{table.name} has no column {name!r}")
+        mark = "?" if sqlite else "%s"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names from schema
             f"VALUES ({', '.join([mark] * len(columns))})"
         )
-        for name in columns:
-            if name not in table.c:
-                raise ValueError(f"{table.name} has no column {name!r}")
-        sqlite = self.dialect == "sqlite"
-        params = [tuple(_driver_value(row[name], sqlite) for name in columns) for row in rows]
-        connection.exec_driver_sql(sql, params)
-
-    def _append_chained(self, connection: sa.Connection, events: Sequence[AuditEvent]) -> int:
-        """Append events to the one hash chain. The head row is locked first (a write on
-        SQLite takes the database's write lock; FOR UPDATE on PostgreSQL), so writers in
-        other processes queue behind this transaction and the chain stays linear."""
-        head = schema.audit_chain_head
-        connection.execute(head.update().where(head.c.id == 1).values(seq=head.c.seq))
-        seq, prev = connection.execute(
-            sa.select(head.c.seq, head.c.hash).where(head.c.id == 1)
-        ).one()
-        rows: list[dict[str, Any]] = []
-        rendered = [event.ocsf() for event in events]
-        for event, (number, prev_hash, data, digest) in zip(
-            events, chain_rows(prev, int(seq), rendered), strict=True
-        ):
-            row = event.row()
-            row.update(seq=number, prev_hash=prev_hash, hash=digest, data=data.decode())
-            rows.append(row)
-        self._insert_many(connection, schema.audit_events, rows)
-        last = rows[-1]
-        connection.execute(
-            head.update().where(head.c.id == 1).values(seq=last["seq"], hash=last["hash"])
+        cursor.executemany(
+            sql, [tuple(_driver_value(row[name], sqlite) for name in columns) for row in rows]
         )
-        return int(last["seq"])
 
     def append_audit(self, events: Iterable[AuditEvent]) -> int:
-        """Append events outside the gateway's batch writer (CLI, bootstrap)."""
+        """Append events outside the gateway's writer (CLI, bootstrap)."""
         batch = list(events)
-        if not batch:
-            return 0
-        with self.engine.begin() as connection:
-            return self._append_chained(connection, batch)
+        return self.write_batch((), batch, {}) if batch else 0
 
     def legacy_max_seq(self) -> int:
         """The last record written before the chain existed (0: none)."""
@@ -600,3 +624,32 @@ def _classes_of(event: dict[str, Any]) -> set[str]:
     found.update((tutela.get("dlp") or {}).get("classes", {}))
     found.update(event.get("finding_info", {}).get("types", ()))
     return found
+
+
+class Appender:
+    """The writer thread's own database connection, reopened after a failure."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._connection: Any = None
+
+    def write(
+        self,
+        usage: Sequence[dict[str, Any]],
+        audit: Sequence[AuditEvent],
+        touched: dict[str, dt.datetime],
+        content: Sequence[dict[str, Any]] = (),
+    ) -> int:
+        if self._connection is None:
+            self._connection = self.store.engine.raw_connection()
+        try:
+            return self.store._write(self._connection, usage, audit, touched, content)
+        except Exception:
+            self.close()  # a broken connection is not reused
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
