@@ -81,3 +81,21 @@ def test_group_settings_merge_and_models_union() -> None:
     assert models == ("claude-sonnet-*", "claude-opus-*")
     assert settings.for_groups(("ops",)) == ({"env": {"A": "3"}, "permissions": {"deny": ["X"]}}, ())
     assert settings.for_groups(()) == (settings.managed_settings, ())
+
+
+async def test_starting_sign_ins_is_rate_limited_per_address(tmp_path: Path) -> None:
+    from tutela.identity.device_flow import DEVICE_STARTS_PER_MINUTE
+
+    app, store = await app_for(
+        tmp_path,
+        "identity:\n  public_url: http://127.0.0.1:8081\n  claude_code: {enabled: true}\n",
+    )
+    try:
+        statuses = [
+            (await call(app, "POST", "/oauth/device_authorization", headers=LOCAL)).status
+            for _ in range(DEVICE_STARTS_PER_MINUTE + 1)
+        ]
+        assert statuses[:-1] == [200] * DEVICE_STARTS_PER_MINUTE
+        assert statuses[-1] == 429
+    finally:
+        store.close()

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CODE_SECONDS = 600
 INTERVAL = 5
+DEVICE_STARTS_PER_MINUTE = 20  # per client address
 _USER_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 section 6.1: base-20, no vowels
 PATHS = frozenset(
     {
@@ -120,6 +121,20 @@ class DeviceFlowApp:
         raise HttpError(503, "not_configured", "set identity.gateway_public_url")
 
     async def _device_authorization(self, request: Request) -> Response:
+        # RFC 8628 section 5.2: unauthenticated, so rate-limited per client address
+        from tutela.counters import Limit
+
+        limit = Limit(
+            kind="requests",
+            scope="device",
+            key=f"device:{request.client_ip}",
+            amount=DEVICE_STARTS_PER_MINUTE,
+        )
+        refused = await self.gateway.counters.check([limit])
+        if refused is not None:
+            response = _oauth_error("slow_down", "too many sign-ins started from here", 429)
+            response.headers.append(("retry-after", str(max(1, int(refused[1] + 0.999)))))
+            return response
         admin_base = self.gateway.policy.identity.public_url
         if not admin_base:
             return _oauth_error(
