@@ -19,10 +19,6 @@ from typing import Any
 
 import orjson
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from tutela.admin.app import AdminApp
 from tutela.gateway import Gateway
@@ -30,6 +26,7 @@ from tutela.policy import parse_policy
 from tutela.store.database import Store
 from tutela.testing.asgi import AsgiResponse, call
 from tutela.testing.audit import identity_view
+from tutela.testing.sso import saml_idp_config, saml_keypair
 
 pytestmark = pytest.mark.skipif(shutil.which("xmlsec1") is None, reason="xmlsec1 is not installed")
 
@@ -51,43 +48,12 @@ PASSWORD = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 
 
 def keypair(folder: Path, name: str) -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_path, cert_path = folder / f"{name}.key", folder / f"{name}.crt"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(key_path), str(cert_path)
+    return saml_keypair(folder, name)
 
 
 def idp_config(folder: Path, key: str, cert: str, sp_metadata: str | list[str] | None,
                lifetime_minutes: int = 5) -> IdPConfig:
-    if isinstance(sp_metadata, str):
-        sp_metadata = [sp_metadata]
-    conf: dict[str, Any] = {
-        "entityid": "https://idp.test/metadata",
-        "xmlsec_binary": shutil.which("xmlsec1"),
-        "service": {"idp": {
-            "endpoints": {"single_sign_on_service": [("https://idp.test/sso", BINDING_HTTP_REDIRECT)]},
-            "policy": {"default": {"lifetime": {"minutes": lifetime_minutes},
-                                   "attribute_restrictions": None}},
-            "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
-        }},
-        "key_file": key,
-        "cert_file": cert,
-        "metadata": {"local": sp_metadata} if sp_metadata else {},
-    }
-    config = IdPConfig()
-    config.load(conf)
+    config: IdPConfig = saml_idp_config(key, cert, sp_metadata, lifetime_minutes)
     return config
 
 

@@ -135,7 +135,7 @@ class ServiceProvider:
         """Verify a posted ``SAMLResponse``; returns what it asserts and the data stored
         with the sign-in it answers, or raises SamlError."""
         from saml2 import BINDING_HTTP_POST
-        from saml2.response import StatusError
+        from saml2.response import StatusError, UnsolicitedResponse
         from saml2.sigver import SignatureError
         from saml2.validate import ResponseLifetimeExceed, ToEarly
 
@@ -149,6 +149,10 @@ class ServiceProvider:
             response = self.client.parse_authn_request_response(
                 saml_response, BINDING_HTTP_POST, outstanding=_Outstanding(identity)
             )
+        except UnsolicitedResponse:
+            raise SamlError(
+                "the response answers no pending sign-in (replayed or unsolicited)"
+            ) from None
         except (ResponseLifetimeExceed, ToEarly):
             raise SamlError("the assertion is outside its validity window") from None
         except SignatureError:

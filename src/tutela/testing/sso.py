@@ -165,3 +165,103 @@ class NodeOidcProvider:
                 self.process.wait(timeout=5)
         if self.process is not None and self.process.stdout is not None:
             self.process.stdout.close()
+
+
+# -- SAML: a pysaml2 identity provider (saml2.server) for sign-in tests --------------------
+
+SAML_IDP_ENTITY = "https://idp.test/metadata"
+SAML_IDP_SSO = "https://idp.test/sso"
+
+
+def saml_keypair(folder: Path, name: str) -> tuple[str, str]:
+    """A fresh RSA key and self-signed certificate (PEM files); returns their paths."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = folder / f"{name}.key", folder / f"{name}.crt"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return str(key_path), str(cert_path)
+
+
+def saml_idp_config(
+    key: str, cert: str, sp_metadata: str | list[str] | None, lifetime_minutes: int = 5
+) -> object:
+    """A pysaml2 ``IdPConfig`` signing with ``key``/``cert`` and knowing those SPs."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # pysaml2's IdP side imports a cipher mode that cryptography has moved (a notice
+        # about pysaml2's encryption helpers, which these tests do not use).
+        warnings.simplefilter("ignore")
+        from saml2 import BINDING_HTTP_REDIRECT
+        from saml2.config import IdPConfig
+        from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+
+    if isinstance(sp_metadata, str):
+        sp_metadata = [sp_metadata]
+    config = IdPConfig()
+    config.load(
+        {
+            "entityid": SAML_IDP_ENTITY,
+            "xmlsec_binary": shutil.which("xmlsec1"),
+            "service": {
+                "idp": {
+                    "endpoints": {
+                        "single_sign_on_service": [(SAML_IDP_SSO, BINDING_HTTP_REDIRECT)]
+                    },
+                    "policy": {
+                        "default": {
+                            "lifetime": {"minutes": lifetime_minutes},
+                            "attribute_restrictions": None,
+                        }
+                    },
+                    "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
+                }
+            },
+            "key_file": key,
+            "cert_file": cert,
+            "metadata": {"local": sp_metadata} if sp_metadata else {},
+        }
+    )
+    return config
+
+
+def saml_idp_metadata(config: object) -> str:
+    from saml2.metadata import entity_descriptor
+
+    return str(entity_descriptor(config))
+
+
+def saml_idp(config: object) -> object:
+    """A ``saml2.server.Server`` (the IdP) for ``config``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from saml2.server import Server
+
+        return Server(config=config)
