@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from tutela.audit.chain import Signer
 from tutela.audit.content import ContentVault
-from tutela.audit.events import GuardFinding, request_event
+from tutela.audit.events import GuardFinding, PolicyChange, request_event
 from tutela.audit.export.base import Exporter
 from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
@@ -77,6 +78,7 @@ class Gateway:
             self.signer = await asyncio.to_thread(
                 Signer.load, env=audit.signing_key_env, path=audit.key_path(self.store.url)
             )
+            await asyncio.to_thread(self._record_policy)
             if self._content_workspaces:  # fails at start, never silently per request
                 self.content = ContentVault.from_env(self.store, audit.content_master_key_env)
             self.writer = AuditWriter(
@@ -182,6 +184,28 @@ class Gateway:
 
     def upstream_for(self, principal: Principal) -> Upstream:
         return self.upstreams[self.policy.upstream_for(principal.workspace)]
+
+    def _record_policy(self) -> None:
+        """A ``policy.loaded`` event when the effective policy differs from the last one
+        recorded (its SHA-256 over canonical JSON: comments and layout do not count)."""
+        digest = hashlib.sha256(
+            orjson.dumps(self.policy.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+        last = self.store.search_audit(event_type="policy.loaded", limit=1)
+        before = last[0]["event"]["entity_result"]["data"] if last else None
+        if before is not None and before.get("sha256") == digest:
+            return
+        self.store.append_audit(
+            [
+                PolicyChange(
+                    activity="loaded",
+                    entity_uid="policy",
+                    entity_name="tutela policy",
+                    before=before,
+                    after={"sha256": digest},
+                )
+            ]
+        )
 
     def logs_content(self, principal: Principal) -> bool:
         return self.content is not None and principal.workspace in self._content_workspaces

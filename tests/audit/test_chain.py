@@ -82,7 +82,7 @@ def test_a_real_store_verifies_clean(real_store: tuple[Path, Signer]) -> None:
     store = Store(f"sqlite:///{path}")
     report = verify_store(store, trusted_keys(signer))
     assert report.ok, report.problems
-    assert report.records == store.chain_head()[0] == 62
+    assert report.records == store.chain_head()[0] == 63  # incl. policy.loaded
     assert report.checkpoints >= 5
     events = store.audit_events(limit=10_000)
     assert {e["event_type"] for e in events} >= {
@@ -102,7 +102,7 @@ def test_verify_cli_reports_clean_and_broken(real_store: tuple[Path, Signer], tm
     assert result.exit_code == 0, result.output
     assert "audit chain intact" in result.output
     with sqlite3.connect(copy) as conn:
-        conn.execute("UPDATE audit_events SET outcome = 'ok' WHERE seq = 7")
+        conn.execute("UPDATE audit_events SET outcome = 'tampered' WHERE seq = 7")
     result = CliRunner().invoke(main, ["audit", "verify", "--db", f"sqlite:///{copy}", "--json"])
     assert result.exit_code == 1
     problem = orjson.loads(result.output)["problem"]

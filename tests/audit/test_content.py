@@ -118,3 +118,19 @@ def test_master_keys_rotate_by_version() -> None:
     assert parse_master_keys(text) == {1: one, 2: two}
     with pytest.raises(ConfigError):
         parse_master_keys("v1:short")
+
+
+async def test_policy_changes_are_recorded_once_per_change(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    store.migrate()
+    for text in ("logging: {access_log: false}\n", "logging: {access_log: false}  # same\n",
+                 "logging: {access_log: true}\n"):
+        gateway = Gateway(parse_policy(text), store)
+        await gateway.start()
+        await gateway.stop()
+    events = store.audit_events("policy.loaded")
+    assert len(events) == 2
+    newest, first = events[0]["event"], events[1]["event"]
+    assert newest["entity"]["data"] == first["entity_result"]["data"]
+    assert newest["entity_result"]["data"] != first["entity_result"]["data"]
+    assert newest["type_uid"] == 300403
