@@ -18,6 +18,7 @@ import pytest
 from tutela.testing.sso import Browser
 
 from .conftest import World
+from .test_claude_code import claude  # noqa: F401 - the fixture that installs the pinned CLI
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-oidc")]
 
@@ -155,16 +156,6 @@ def test_unknown_codes_and_grants_are_refused(world: World) -> None:
 # -- the real Claude Code CLI ----------------------------------------------------------------
 
 
-def _claude_binary() -> Path:
-    from .test_claude_code import CLI_DIR, PINNED, _installed_version
-
-    binary = CLI_DIR / "node_modules" / ".bin" / "claude"
-    if _installed_version(binary) != PINNED:
-        pytest.skip("the pinned Claude Code CLI is not installed (tests/e2e/test_claude_code.py "
-                    "installs it with npm ci)")
-    return binary
-
-
 def _cli_env(home: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -178,18 +169,18 @@ def _cli_env(home: Path) -> dict[str, str]:
 
 
 def test_the_real_claude_code_signs_in_and_answers_with_a_gateway_token(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """``claude auth login --gateway-json`` runs the sign-in (its browser step done here over
     HTTP against the IdP, as the person would), then ``claude -p`` answers through tutela
     with the gateway token it obtained: no API key anywhere."""
-    claude = _claude_binary()
+    binary: Path = request.getfixturevalue("claude")  # installs the pinned CLI, or skips
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)
     (home / ".claude" / "settings.json").write_text(json.dumps(
         {"forceLoginMethod": "gateway", "forceLoginGatewayUrl": world.gw.base_url}))
     login = subprocess.Popen(
-        [str(claude), "auth", "login", "--gateway-json"], cwd=home, env=_cli_env(home),
+        [str(binary), "auth", "login", "--gateway-json"], cwd=home, env=_cli_env(home),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )
@@ -229,7 +220,7 @@ def test_the_real_claude_code_signs_in_and_answers_with_a_gateway_token(
     work = home / "work"
     work.mkdir()
     done = subprocess.run(
-        [str(claude), "-p", prompt, "--tools", "", "--model", "claude-sonnet-4-6"],
+        [str(binary), "-p", prompt, "--tools", "", "--model", "claude-sonnet-4-6"],
         cwd=work, env=_cli_env(home), capture_output=True, text=True, timeout=120,
         stdin=subprocess.DEVNULL, check=False,
     )
