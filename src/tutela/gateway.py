@@ -227,7 +227,7 @@ class Gateway:
     async def settle(self, exchange: Exchange) -> None:
         """Settle the exchange and, when responses are durable (the default), wait until
         its audit event is committed: called just before the response is released."""
-        future = self.finish(exchange)
+        future = self.record(exchange)
         if future is None or not self.policy.audit.durable_responses:
             return
         assert self.writer is not None
@@ -241,13 +241,13 @@ class Gateway:
                 "the audit trail could not record this response in time, so it was withheld",
             ) from None
 
-    def finish(self, exchange: Exchange) -> asyncio.Future[int] | None:
-        """Settle an exchange once: guards, usage record, audit event, log line, metrics.
-        Returns the future of its audit event's commit."""
+    def record(self, exchange: Exchange) -> asyncio.Future[int] | None:
+        """Settle the exchange's guards and queue its audit event and usage row, once.
+        Returns the future of the event's commit (None if already recorded)."""
         scratch = exchange.scratch
-        if "settled" in scratch:
+        if "recorded" in scratch:
             return None
-        scratch["settled"] = True
+        scratch["recorded"] = True
         self.pipeline.finish(exchange)
         now_ns = time.perf_counter_ns()
         seconds = (now_ns - exchange.started_ns) / 1e9
@@ -297,6 +297,19 @@ class Gateway:
                 content=content_row,
             )
             self.metrics.audit_backlog.set(writer.backlog)
+        return future
+
+    def finish(self, exchange: Exchange) -> None:
+        """After the response: record it if that has not happened yet, then the metrics
+        and the access log line, once. Off the path the client waits on."""
+        self.record(exchange)
+        scratch = exchange.scratch
+        if "finished" in scratch:
+            return
+        scratch["finished"] = True
+        seconds = (time.perf_counter_ns() - exchange.started_ns) / 1e9
+        principal = exchange.principal
+        usage = exchange.usage
         metrics = self.metrics
         metrics.request(exchange.endpoint, exchange.status, exchange.outcome, seconds)
         if usage.input_tokens or usage.output_tokens:
@@ -327,4 +340,3 @@ class Gateway:
                     "output_tokens": usage.output_tokens,
                 }
             )
-        return future

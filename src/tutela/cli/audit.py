@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -63,6 +64,26 @@ def _trusted(policy: Any, store: Any, extra: tuple[str, ...]) -> Any:
         fail(str(exc))
 
 
+def _progress(stack: contextlib.ExitStack, label: str, total: int) -> Any:
+    """A progress bar on stderr when it is a terminal (records done of ``total``)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = stack.enter_context(
+        Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
+    task = bar.add_task(label, total=total)
+    return lambda n: bar.advance(task, n)
+
+
 @audit.command("verify")
 @click.option("--from", "from_seq", type=int, default=None, help="First record to verify.")
 @click.option("--to", "to_seq", type=int, default=None, help="Last record to verify.")
@@ -88,7 +109,14 @@ def verify(
 
     policy, store = load(config, db)
     trusted = _trusted(policy, store, public_keys)
-    report = verify_store(store, trusted, from_seq=from_seq, to_seq=to_seq)
+    with contextlib.ExitStack() as stack:
+        report = verify_store(
+            store,
+            trusted,
+            from_seq=from_seq,
+            to_seq=to_seq,
+            progress=_progress(stack, "verifying", store.chain_head()[0]),
+        )
     problem = report.problems[0] if report.problems else None
     if as_json:
         click.echo(
@@ -299,3 +327,54 @@ def content(request_id: str, config: str | None, db: str | None) -> None:
     except Exception as exc:  # wrong key, moved or altered row: never partial output
         fail(f"cannot decrypt the content of {request_id}: {type(exc).__name__}")
     click.echo(plaintext.decode("utf-8"))
+
+
+@audit.command("purge")
+@click.option("--before", required=True, help="Remove records older than this (ISO 8601, or 180d).")
+@click.option("--policy", "retention", default="manual", help="The retention rule, for the record.")
+@click.option("--yes", is_flag=True, help="Do it; without this, only say what would go.")
+@config_option
+@db_option
+def purge(before: str, retention: str, yes: bool, config: str | None, db: str | None) -> None:
+    """Remove old records in whole checkpointed segments, leaving a signed anchor.
+
+    Only records up to the newest signed checkpoint older than --before go, so what
+    remains starts right after a checkpointed head; an ``audit.purged`` event names that
+    record and its hash, and ``tutela audit verify`` resumes from it."""
+    from tutela.audit.events import AuditPurge, cli_actor
+
+    policy, store = load(config, db)
+    cutoff = parse_when(before)
+    assert cutoff is not None
+    older = store.search_audit(until=cutoff, limit=1)
+    candidates = [cp for cp in store.checkpoints() if older and cp["seq"] <= older[0]["seq"]]
+    if not candidates:
+        click.echo("nothing to purge: no signed checkpoint covers records that old")
+        return
+    through = max(int(cp["seq"]) for cp in candidates)
+    anchor = next(iter(store.audit_rows(through, through)), None)
+    if anchor is None or anchor["hash"] is None:
+        fail(f"record {through} is missing or predates the chain; run tutela audit verify")
+    count = sum(1 for _ in store.audit_rows(0, through))
+    if not yes:
+        click.echo(f"would remove {count} records up to {through}; add --yes to do it")
+        return
+    store.append_audit(
+        [
+            AuditPurge(
+                activity="purged",
+                actor=cli_actor(),
+                through_seq=through,
+                through_hash=anchor["hash"],
+                count=count,
+                policy=retention,
+            )
+        ]
+    )
+    removed = store.purge_audit_through(through)
+    signer = _signer(policy, store)
+    import time
+
+    seq, head = store.chain_head()
+    store.add_checkpoint(signer.sign(seq, head, int(time.time() * 1000)))
+    click.echo(f"removed {removed} records up to {through}; the chain now starts at {through + 1}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -13,7 +13,7 @@ from tutela.policy import Policy, load_policy
 DEFAULT_DB = "sqlite:///tutela.db"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(1)
 
@@ -23,7 +23,6 @@ def policy_of(config: str | None) -> Policy:
         return load_policy(config)
     except TutelaError as exc:
         fail(str(exc))
-        raise  # unreachable
 
 
 def open_store(policy: Policy, db: str | None) -> Any:

@@ -405,6 +405,59 @@ class Store:
         batch = list(events)
         return self.write_batch((), batch, {}) if batch else 0
 
+    def backfill_usage(self, window: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+        """Rebuild usage rows that a crash kept from being written: for ``api.request``
+        events since shortly before the newest usage row, insert any missing row."""
+        table = schema.usage_records
+        with self.engine.connect() as connection:
+            newest = connection.execute(sa.select(sa.func.max(table.c.ts))).scalar_one()
+        since = (newest - window) if newest is not None else None
+        events = self.search_audit(event_type="api.request", since=since, limit=1_000_000)
+        if not events:
+            return 0
+        with self.engine.connect() as connection:
+            query = sa.select(table.c.request_id)
+            if since is not None:
+                query = query.where(table.c.ts >= since - window)
+            present = {row[0] for row in connection.execute(query)}
+        rows = []
+        for row in events:
+            event = row["event"]
+            request_id = event["api"]["request"]["uid"]
+            if request_id in present:
+                continue
+            usage = event["unmapped"]["tutela"].get("usage", {})
+            principal = event["actor"]["user"]
+            rows.append(
+                {
+                    "request_id": request_id,
+                    "ts": row["ts"],
+                    "workspace_id": row["workspace_id"],
+                    "key_id": principal["uid"]
+                    if principal.get("type_id") == 4 and principal["uid"] != "anonymous"
+                    else None,
+                    "endpoint": event["api"]["operation"],
+                    "model": event.get("ai_model", {}).get("name", ""),
+                    "status": int(event["api"]["response"]["code"]),
+                    "outcome": row["outcome"],
+                    "input_tokens": int(usage.get("input_tokens", 0)),
+                    "output_tokens": int(usage.get("output_tokens", 0)),
+                    "cache_creation_input_tokens": int(usage.get("cache_creation_input_tokens", 0)),
+                    "cache_read_input_tokens": int(usage.get("cache_read_input_tokens", 0)),
+                    "duration_ms": int(event.get("duration", 0)),
+                }
+            )
+        if rows:
+            self.write_batch(rows, (), {})
+        return len(rows)
+
+    def purge_audit_through(self, seq: int) -> int:
+        """Delete audit records up to ``seq`` (a retention purge; the caller records it)."""
+        table = schema.audit_events
+        with self.engine.begin() as connection:
+            result = connection.execute(table.delete().where(table.c.seq <= seq))
+            return int(result.rowcount or 0)
+
     def legacy_max_seq(self) -> int:
         """The last record written before the chain existed (0: none)."""
         table = schema.audit_events
