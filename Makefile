@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test install system-deps bench lint clean
+.PHONY: run test install system-deps test-deps bench lint clean
 
 # Debian packages the tests use as real peers (rsyslog receives syslog export over TCP
-# and TLS). Installed when missing and running as root (CI); otherwise those tests skip.
-SYSTEM_PACKAGES := rsyslog rsyslog-gnutls
+# and TLS; xmlsec1 checks SAML signatures). Installed when missing and running as root
+# (CI); otherwise those tests skip.
+SYSTEM_PACKAGES := rsyslog rsyslog-gnutls xmlsec1
 
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -34,6 +35,10 @@ install: $(STAMP)
 ## Start the gateway (:8080) and the admin API (:8081) on the embedded defaults.
 run: $(STAMP)
 	$(BIN)/tutela serve $(ARGS)
+
+## The pinned oidc-provider (npm) the OIDC tests run (their fixture also installs it).
+test-deps:
+	cd tests/identity/oidc_provider && npm ci --no-audit --no-fund
 
 ## Run the whole test suite (unit, storage on SQLite and PostgreSQL, end-to-end), 2 workers.
 test: $(STAMP) system-deps

@@ -8,7 +8,14 @@ import click
 from pydantic import BaseModel
 
 from tutela.cli.main import main
-from tutela.policy import Policy, UpstreamSettings
+from tutela.policy import (
+    CustomRole,
+    OidcProvider,
+    Policy,
+    SamlProvider,
+    UpstreamSettings,
+    WorkspaceRoleMapping,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -27,7 +34,12 @@ def field_names(model: type[BaseModel]) -> set[str]:
 def test_every_policy_setting_is_in_the_policy_reference() -> None:
     text = (DOCS / "policy.md").read_text()
     missing = sorted(
-        n for n in field_names(Policy) | field_names(UpstreamSettings) if f"{n}:" not in text
+        n
+        for model in (
+            Policy, UpstreamSettings, OidcProvider, SamlProvider, WorkspaceRoleMapping, CustomRole
+        )
+        for n in field_names(model)
+        if f"{n}:" not in text
     )
     assert missing == []
 

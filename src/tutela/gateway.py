@@ -23,11 +23,16 @@ from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
 from tutela.identity.api_keys import ApiKeyAuthenticator
+from tutela.identity.device_flow import DeviceFlowApp
+from tutela.identity.gateway_tokens import ACCESS_PREFIX, GatewayTokenAuthenticator
+from tutela.identity.revocation import RevocationListener, announce
+from tutela.identity.roles import Roles
 from tutela.logs import AccessLog
 from tutela.metrics import Metrics
 from tutela.pipeline import default_guards
 from tutela.policy import Policy
-from tutela.store.database import Store
+from tutela.store.database import KeyRecord, Store
+from tutela.store.identity import IdentityStore
 from tutela.types import Exchange, Principal
 from tutela.upstream.base import Upstream
 from tutela.upstream.registry import build_upstreams
@@ -37,7 +42,15 @@ class Gateway:
     def __init__(self, policy: Policy, store: Store) -> None:
         self.policy = policy
         self.store = store
-        self.authenticator = ApiKeyAuthenticator(store)
+        self.authenticator = ApiKeyAuthenticator(store, ttl=policy.identity.keys.cache_seconds)
+        self.roles = Roles.from_policy(policy)
+        self.identity = IdentityStore(store)
+        self.revocations: RevocationListener | None = None
+        self.sso_clients: dict[str, object] = {}  # OIDC clients / SAML SPs, built on first use
+        self.tokens = GatewayTokenAuthenticator(
+            store, self.roles, policy.identity.claude_code, ttl=policy.identity.keys.cache_seconds
+        )
+        self.device_flow = DeviceFlowApp(self)
         self.counters = make_counters(policy.guards.rate_limits.backend, policy.redis_url())
         self.pipeline = default_guards(policy, self)
         self.upstreams: dict[str, Upstream] = build_upstreams(policy)
@@ -76,6 +89,10 @@ class Gateway:
                 touched=self.authenticator.take_touched,
             )
             self.writer.start()
+            redis_url = self.policy.redis_url()
+            if redis_url:
+                self.revocations = RevocationListener(redis_url, self._heard_revocation)
+                self.revocations.start()
             if exporters:
                 from tutela.audit.export import build_exporters
 
@@ -96,6 +113,8 @@ class Gateway:
                     await upstream.close()
             with contextlib.suppress(Exception):
                 await self.counters.close()
+            if self.revocations is not None:
+                await self.revocations.close()
             if self.writer is not None:
                 await self.writer.close()
             for exporter in self.exporters:
@@ -104,6 +123,26 @@ class Gateway:
                 self._log_flusher.cancel()
             if self.access_log is not None:
                 self.access_log.flush()
+
+    def _heard_revocation(self, kind: str, ident: str) -> None:
+        if kind == "key":
+            self.authenticator.forget(ident)
+        elif kind in ("user", "session"):
+            self.tokens.forget_all()
+
+    async def revoke_user(self, user_id: str) -> None:
+        """End every session and gateway token of a person, here and on every replica."""
+        await asyncio.to_thread(self.identity.revoke_user_sessions, user_id)
+        self.tokens.forget_all()
+        await asyncio.to_thread(announce, self.policy.redis_url(), "user", user_id)
+
+    async def revoke_key(self, key_id: str, workspace_id: str | None) -> KeyRecord | None:
+        """Revoke in the database, forget it here, and tell every other replica."""
+        record = await asyncio.to_thread(self.store.revoke_key, key_id, workspace_id)
+        if record is not None:
+            self.authenticator.forget(key_id)
+            await asyncio.to_thread(announce, self.policy.redis_url(), "key", key_id)
+        return record
 
     async def _flush_logs(self) -> None:
         assert self.access_log is not None
@@ -124,10 +163,23 @@ class Gateway:
                 ErrorKind.AUTHENTICATION,
                 "missing API key: send it in the x-api-key header or as Authorization: Bearer",
             )
+        if presented.startswith(ACCESS_PREFIX):  # Claude Code signed in through SSO
+            principal = await self.tokens.authenticate(presented)
+            if principal is None:
+                raise GatewayError(
+                    ErrorKind.AUTHENTICATION, "invalid or expired gateway token: sign in again"
+                )
+            return principal
         principal = await self.authenticator.authenticate(presented)
         if principal is None:
             # Never echo what was presented: it may be a real secret for something else.
             raise GatewayError(ErrorKind.AUTHENTICATION, "invalid, expired or revoked API key")
+        if not self.policy.keys_allowed(principal.workspace):
+            raise GatewayError(
+                ErrorKind.PERMISSION,
+                f"workspace {principal.workspace!r} requires interactive sign-in; "
+                "API keys are refused there",
+            )
         return principal
 
     def upstream_for(self, principal: Principal) -> Upstream:

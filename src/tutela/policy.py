@@ -72,6 +72,7 @@ class UpstreamSettings(_Strict):
 class WorkspaceSettings(_Strict):
     upstream: str | None = None
     content_logging: bool = False
+    interactive_only: bool = False  # people signed in only: API keys are refused here
 
 
 class LimitsSettings(_Strict):
@@ -403,6 +404,169 @@ class LoggingSettings(_Strict):
     access_log: bool = True
 
 
+class KeyPolicy(_Strict):
+    """API key lifecycle: rotation overlap, the rotation policy, and an expiry cap."""
+
+    rotation_overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 24.0
+    max_age_days: Annotated[int, Field(ge=0)] = 90
+    max_expiry_days: Annotated[int, Field(ge=0)] = 0
+    cache_seconds: Annotated[float, Field(ge=0, le=60)] = 1.0
+
+
+class SessionPolicy(_Strict):
+    """Admin-port sign-in sessions (SSO and break-glass)."""
+
+    ttl_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 8.0
+    cookie_name: str = "tutela_session"
+    cookie_secure: bool = True
+
+
+class BreakGlassPolicy(_Strict):
+    """A local admin for first start and emergencies: argon2 password plus TOTP."""
+
+    enabled: bool = True
+
+
+class ClaudeCodeGroup(_Strict):
+    """What members of one IdP group get in Claude Code."""
+
+    managed_settings: dict[str, Any] = Field(default_factory=dict)
+    models: tuple[str, ...] = ()
+
+
+class ClaudeCodeSettings(_Strict):
+    """Claude Code sign-in without API keys (the gateway OAuth device flow)."""
+
+    enabled: bool = False
+    access_token_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
+    refresh_token_days: Annotated[int, Field(ge=0, le=90)] = 14
+    default_workspace: str = ""
+    managed_settings: dict[str, Any] | None = None
+    groups: dict[str, ClaudeCodeGroup] = Field(default_factory=dict)
+
+    def for_groups(self, groups: tuple[str, ...]) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """(managed settings, model patterns) for someone in ``groups``: the policy-wide
+        settings deep-merged with each matching group's, in group-name order; the models
+        are the union of the matching groups' lists (empty: no per-group restriction)."""
+        matching = [self.groups[g] for g in sorted(set(groups)) if g in self.groups]
+        settings = self.managed_settings
+        models: list[str] = []
+        for group in matching:
+            if group.managed_settings:
+                settings = _deep_merge(settings or {}, group.managed_settings)
+            models += [m for m in group.models if m not in models]
+        return settings, tuple(models)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+class IdentitySettings(_Strict):
+    public_url: str = ""
+    gateway_public_url: str = ""
+    # role -> data-class patterns that role may send (roles not listed: no restriction);
+    # the decision point is identity.data_access.may_send, for the data-protection guard
+    role_data_classes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    keys: KeyPolicy = KeyPolicy()
+    sessions: SessionPolicy = SessionPolicy()
+    break_glass: BreakGlassPolicy = BreakGlassPolicy()
+    claude_code: ClaudeCodeSettings = ClaudeCodeSettings()
+
+    @field_validator("public_url", "gateway_public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("the URL must start with http:// or https://")
+        return value.rstrip("/")
+
+
+MFA_AMR_DEFAULT = ("mfa", "otp", "hwk", "sc", "fpt", "face", "iris", "retina", "vbm", "sms", "tel")
+"""RFC 8176 methods that prove a second factor (``swk``/``pwd`` alone do not)."""
+
+MFA_SAML_DEFAULT = (
+    "https://refeds.org/profile/mfa",
+    "http://schemas.microsoft.com/claims/multipleauthn",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+)
+
+
+class OidcProvider(_Strict):
+    """One OpenID Connect identity provider (authorization code + PKCE)."""
+
+    issuer: str
+    client_id: str
+    client_secret_env: str = ""
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    algorithms: tuple[str, ...] = ("RS256",)
+    groups_claim: str = "groups"
+    email_claim: str = "email"
+    require_mfa: bool = True
+    mfa_amr: tuple[str, ...] = MFA_AMR_DEFAULT
+    mfa_acr: tuple[str, ...] = ()
+    clock_skew_seconds: Annotated[int, Field(ge=0, le=300)] = 60
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("issuer must be an https:// URL (http:// only for loopback)")
+        return value.rstrip("/")
+
+    @field_validator("algorithms")
+    @classmethod
+    def _algorithms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+        bad = [a for a in value if a not in allowed]
+        if bad or not value:
+            raise ValueError(f"algorithms must be asymmetric JWS algorithms from {sorted(allowed)}")
+        return value
+
+
+class SamlProvider(_Strict):
+    """One SAML 2.0 identity provider; tutela is the service provider."""
+
+    idp_metadata_file: str
+    sp_entity_id: str = ""
+    sp_key_file: str = ""
+    sp_cert_file: str = ""
+    want_response_signed: bool = False
+    email_attribute: str = "email"
+    groups_attribute: str = "groups"
+    require_mfa: bool = True
+    mfa_contexts: tuple[str, ...] = MFA_SAML_DEFAULT
+    clock_skew_seconds: Annotated[int, Field(ge=0, le=300)] = 60
+
+
+class WorkspaceRoleMapping(_Strict):
+    """IdP group -> role in one workspace; the strongest matching role wins."""
+
+    groups: dict[str, str] = Field(default_factory=dict)
+
+
+class SsoSettings(_Strict):
+    oidc: dict[str, OidcProvider] = Field(default_factory=dict)
+    saml: dict[str, SamlProvider] = Field(default_factory=dict)
+    role_mapping: dict[str, WorkspaceRoleMapping] = Field(default_factory=dict)
+    owner_groups: tuple[str, ...] = ()
+
+
+class CustomRole(_Strict):
+    permissions: tuple[str, ...]
+    description: str = ""
+
+
 class Policy(_Strict):
     version: Literal[1] = 1
     gateway: Listener = Listener(port=8080)
@@ -417,6 +581,34 @@ class Policy(_Strict):
     guards: GuardSettings = GuardSettings()
     audit: AuditSettings = AuditSettings()
     logging: LoggingSettings = LoggingSettings()
+    identity: IdentitySettings = IdentitySettings()
+    sso: SsoSettings = SsoSettings()
+    roles: dict[str, CustomRole] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _roles_resolve(self) -> Policy:
+        from tutela.identity.roles import BUILTIN_ROLES, PERMISSIONS
+
+        for name, role in self.roles.items():
+            if name in BUILTIN_ROLES:
+                raise ValueError(f"roles.{name}: a built-in role cannot be redefined")
+            unknown = [p for p in role.permissions if p not in PERMISSIONS]
+            if unknown:
+                raise ValueError(
+                    f"roles.{name}.permissions: unknown {unknown}; choose from: "
+                    + ", ".join(sorted(PERMISSIONS))
+                )
+        known = set(BUILTIN_ROLES) | set(self.roles)
+        for workspace, mapping in self.sso.role_mapping.items():
+            for group, mapped in mapping.groups.items():
+                if mapped not in known or mapped == "owner":
+                    raise ValueError(
+                        f"sso.role_mapping.{workspace}.groups.{group}: unknown role {mapped!r}"
+                        " (owner is granted through sso.owner_groups)"
+                    )
+        if set(self.sso.oidc) & set(self.sso.saml):
+            raise ValueError("sso: an OIDC and a SAML provider share a name")
+        return self
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -440,6 +632,10 @@ class Policy(_Strict):
         return (settings.upstream if settings and settings.upstream else None) or (
             self.default_upstream
         )
+
+    def keys_allowed(self, workspace: str) -> bool:
+        settings = self.workspaces.get(workspace)
+        return not (settings is not None and settings.interactive_only)
 
     def redis_url(self) -> str | None:
         return os.environ.get(self.redis_url_env) or None

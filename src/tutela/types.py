@@ -123,6 +123,9 @@ class Principal:
     workspace: str
     role: str
     name: str = ""
+    # model patterns this caller may use beyond the policy's own (empty: no extra limit);
+    # set for Claude Code gateway tokens from the person's IdP groups
+    allowed_models: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)

@@ -114,3 +114,82 @@ async def test_concurrent_misses_share_one_lookup(sqlite_store: Store) -> None:
     results = await asyncio.gather(*(auth.authenticate(key.secret) for _ in range(20)))
     assert all(r is not None for r in results)
     assert calls == 1
+
+
+# -- rotation, the rotation policy, cheap last-use tracking --------------------------------
+
+from tutela.identity.api_keys import key_status, rotate_key  # noqa: E402
+from tutela.identity.roles import Roles  # noqa: E402
+from tutela.store.database import utcnow  # noqa: E402
+
+
+async def test_rotation_keeps_the_old_key_during_the_overlap_then_refuses_it(
+    store: Store,
+) -> None:
+    store.create_workspace("default")
+    auth = ApiKeyAuthenticator(store, ttl=0.0)
+    old = mint_key(store, workspace="default", role="analyst", name="ci")
+    updated, new = rotate_key(
+        store, old.record.id, workspace="default", overlap=dt.timedelta(hours=1)
+    )
+    assert new.record.role == "analyst" and new.record.name == "ci"
+    assert updated.replaced_by == new.record.id and updated.state(utcnow()) == "rotating"
+    # during the overlap both work
+    assert await auth.authenticate(old.secret) is not None
+    assert await auth.authenticate(new.secret) is not None
+    # a second rotation of the same key is refused: one successor only
+    with pytest.raises(TutelaError, match="rotating"):
+        rotate_key(store, old.record.id, workspace="default", overlap=dt.timedelta(hours=1))
+    # after the overlap (no overlap at all here) the old key stops working
+    _, newer = rotate_key(store, new.record.id, workspace="default", overlap=dt.timedelta(0))
+    assert await auth.authenticate(new.secret) is None
+    assert await auth.authenticate(newer.secret) is not None
+    assert store.find_key(new.record.id).state(utcnow()) == "expired"  # type: ignore[union-attr]
+
+
+def test_rotation_never_extends_an_earlier_expiry_and_stays_in_its_workspace(
+    sqlite_store: Store,
+) -> None:
+    sqlite_store.create_workspace("default")
+    sqlite_store.create_workspace("other")
+    soon = utcnow() + dt.timedelta(minutes=5)
+    old = mint_key(sqlite_store, workspace="default", role="viewer", expires_at=soon)
+    with pytest.raises(TutelaError, match="no key"):
+        rotate_key(sqlite_store, old.record.id, workspace="other", overlap=dt.timedelta(days=1))
+    updated, _ = rotate_key(
+        sqlite_store, old.record.id, workspace="default", overlap=dt.timedelta(days=1)
+    )
+    assert updated.expires_at == soon
+
+
+def test_keys_past_the_rotation_policy_are_overdue(sqlite_store: Store) -> None:
+    sqlite_store.create_workspace("default")
+    record = mint_key(sqlite_store, workspace="default", role="analyst").record
+    now = utcnow()
+    assert key_status(record, now, 90)["rotation_overdue"] is False
+    later = now + dt.timedelta(days=91)
+    status = key_status(record, later, 90)
+    assert status["rotation_overdue"] is True and status["age_days"] == 91
+    assert key_status(record, later, 0)["rotation_overdue"] is False  # policy off
+
+
+def test_owner_and_unknown_roles_cannot_be_minted_custom_roles_can(sqlite_store: Store) -> None:
+    sqlite_store.create_workspace("default")
+    with pytest.raises(TutelaError, match="unknown role"):
+        mint_key(sqlite_store, workspace="default", role="owner")
+    roles = Roles({"auditor": frozenset({"audit.read", "keys.read"})})
+    minted = mint_key(sqlite_store, workspace="default", role="auditor", roles=roles)
+    assert minted.record.role == "auditor"
+
+
+async def test_last_use_is_recorded_once_per_interval_not_per_request(
+    sqlite_store: Store,
+) -> None:
+    sqlite_store.create_workspace("default")
+    auth = ApiKeyAuthenticator(sqlite_store, touch_interval=3600)
+    key = mint_key(sqlite_store, workspace="default", role="analyst")
+    for _ in range(5):
+        assert await auth.authenticate(key.secret) is not None
+    assert list(auth.take_touched()) == [key.record.id]
+    assert await auth.authenticate(key.secret) is not None
+    assert auth.take_touched() == {}

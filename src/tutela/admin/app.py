@@ -1,18 +1,24 @@
-"""The admin port's ASGI app: liveness, readiness and Prometheus metrics."""
+"""The admin port's ASGI app: health, metrics, the admin API and sign-in, by route table.
+
+``routes.ROUTES`` is the whole surface; every route declares its permission and
+``routes.dispatch`` enforces it before any handler runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import TYPE_CHECKING
 
-import orjson
-from prometheus_client import CONTENT_TYPE_LATEST
-
+from tutela.admin.http import HttpError, Response, read_request
+from tutela.admin.routes import build_routes, dispatch
 from tutela.ingress.app import Receive, Scope, Send
-from tutela.metrics import exposition
 
 if TYPE_CHECKING:
     from tutela.gateway import Gateway
+
+log = logging.getLogger("tutela.admin")
+
+ROUTES = build_routes()
 
 
 class AdminApp:
@@ -32,50 +38,14 @@ class AdminApp:
                     return
         if scope["type"] != "http":
             return
-        path, method = scope["path"], scope["method"]
-        if method not in ("GET", "HEAD"):
-            await self._json(send, 405, {"error": "method not allowed"})
-        elif path == "/healthz":
-            await self._json(send, 200, {"status": "ok"})
-        elif path == "/readyz":
-            await self._ready(send)
-        elif path == "/metrics":
-            writer = self.gateway.writer
-            if writer is not None:
-                self.gateway.metrics.audit_backlog.set(writer.backlog)
-            body = exposition(self.gateway.metrics)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-        else:
-            await self._json(send, 404, {"error": f"no route for {method} {path}"})
-
-    async def _ready(self, send: Send) -> None:
-        gateway = self.gateway
-        checks = {
-            "database": await asyncio.to_thread(gateway.store.ping),
-            # Ready while the audit writer keeps up; a backlog means the database lags.
-            "writer": gateway.writer is not None and gateway.writer.backlog < 10_000,
-        }
-        ready = all(checks.values())
-        await self._json(
-            send,
-            200 if ready else 503,
-            {"status": "ready" if ready else "not_ready", "checks": checks},
-        )
-
-    @staticmethod
-    async def _json(send: Send, status: int, payload: object) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": orjson.dumps(payload)})
+        try:
+            request = await read_request(scope, receive)
+            response = await dispatch(self.gateway, ROUTES, request)
+        except HttpError as exc:
+            response = Response.error(exc.status, exc.kind, exc.message)
+        except Exception as exc:  # fail closed, and never echo what was sent
+            log.error("admin request failed", extra={"error": type(exc).__name__})
+            response = Response.error(500, "api_error", "internal error")
+        if scope["method"] == "HEAD":
+            response.body = b""
+        await response.send(send)

@@ -346,6 +346,11 @@ class Authentication(AuditEvent):
     ACTIVITIES: ClassVar[dict[str, tuple[int, str]]] = {
         "login": (1, "Logon"),
         "logout": (2, "Logoff"),
+        # Claude Code sign-in: a device approved in the browser, a gateway token issued
+        # for it, and a token renewed with a refresh token
+        "device_approved": (3, "Authentication Ticket"),
+        "token_issued": (4, "Service Ticket Request"),
+        "token_refreshed": (5, "Service Ticket Renew"),
     }
     _PROTOCOLS: ClassVar[dict[str, tuple[int, str]]] = {
         "oidc": (4, "OpenID"),
@@ -641,11 +646,70 @@ class AuditPurge(AuditEvent):
         }
 
 
+@dataclass(kw_only=True)
+class MembershipChange(_EntityChange):
+    """A person added to a workspace, their role there changed, or removed (OCSF Entity
+    Management). ``entity_uid`` is the user id; ``before``/``after`` hold the role and
+    its source (``sso`` mapping or ``manual``)."""
+
+    FAMILY: ClassVar[str] = "member"
+    ENTITY_TYPE: ClassVar[str] = "Workspace Membership"
+    ACTIVITIES: ClassVar[dict[str, tuple[int, str]]] = {
+        "added": (1, "Create"),
+        "changed": (3, "Update"),
+        "removed": (4, "Delete"),
+    }
+
+
+@dataclass(kw_only=True)
+class UserChange(_EntityChange):
+    """A person created just in time at first sign-in, disabled or re-enabled, made or
+    unmade an organisation owner, or given break-glass credentials (OCSF Entity
+    Management); ``before``/``after`` never hold a password or TOTP seed."""
+
+    FAMILY: ClassVar[str] = "user"
+    ENTITY_TYPE: ClassVar[str] = "User"
+    ACTIVITIES: ClassVar[dict[str, tuple[int, str]]] = {
+        "created": (1, "Create"),
+        "changed": (3, "Update"),
+        "break_glass_enabled": (3, "Update"),
+        "break_glass_disabled": (3, "Update"),
+    }
+
+    def __post_init__(self) -> None:
+        AuditEvent.__post_init__(self)
+        self.before = _public(self.before)
+        self.after = _public(self.after)
+
+
+@dataclass(kw_only=True)
+class AdminDenied(AuditEvent):
+    """An authenticated caller refused an admin API action (OCSF API Activity, failure):
+    a missing permission, another workspace, or an attempt to hand out a role stronger
+    than its own. Recorded in the caller's own workspace, never the one it tried."""
+
+    CLASS_UID: ClassVar[int] = 6003
+    CLASS_NAME: ClassVar[str] = "API Activity"
+    FAMILY: ClassVar[str] = "admin"
+    ACTIVITIES: ClassVar[dict[str, tuple[int, str]]] = {"denied": (99, "Other")}
+
+    method: str = ""
+    route: str = ""
+
+    def specific(self) -> dict[str, Any]:
+        return {
+            "api": {"operation": f"{self.method} {self.route}", "service": {"name": "tutela-admin"}},
+        }
+
+
 EVENT_CLASSES: tuple[type[AuditEvent], ...] = (
     ApiRequest,
     Authentication,
     ApiKeyChange,
     WorkspaceChange,
+    MembershipChange,
+    UserChange,
+    AdminDenied,
     PolicyChange,
     RoleChange,
     DataExport,

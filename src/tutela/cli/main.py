@@ -128,12 +128,12 @@ def serve(
 
 @main.group()
 def keys() -> None:
-    """Create, list and revoke API keys."""
+    """Create, list, rotate and revoke API keys."""
 
 
 @keys.command("create")
 @click.option("--workspace", "-w", required=True, help="Workspace the key belongs to.")
-@click.option("--role", "-r", required=True, help="Role: admin, analyst or viewer.")
+@click.option("--role", "-r", required=True, help="Role: admin, analyst, viewer or a custom role.")
 @click.option("--name", default="", help="A label to recognise the key by.")
 @click.option(
     "--expires-in-days",
@@ -156,13 +156,25 @@ def keys_create(
     """Create a key. Its secret is printed once and stored only as a hash."""
     from tutela.audit.events import cli_actor, key_event
     from tutela.identity.api_keys import mint_key
+    from tutela.identity.roles import Roles
 
+    policy = _policy(config)
     store = _store(config, db)
-    expires = (
-        dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days) if expires_in_days else None
-    )
+    cap = policy.identity.keys.max_expiry_days
+    if cap and (expires_in_days or cap) > cap:
+        _fail(f"--expires-in-days is capped at {cap} by policy (identity.keys.max_expiry_days)")
+    days = expires_in_days or cap or None
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days) if days else None
     try:
-        minted = mint_key(store, workspace=workspace, role=role, name=name, expires_at=expires)
+        minted = mint_key(
+            store,
+            workspace=workspace,
+            role=role,
+            name=name,
+            expires_at=expires,
+            roles=Roles.from_policy(policy),
+            created_by="cli",
+        )
     except TutelaError as exc:
         _fail(str(exc))
     store.append_audit(
@@ -182,9 +194,17 @@ def keys_create(
 @db_option
 @json_option
 def keys_list(workspace: str | None, config: str | None, db: str | None, as_json: bool) -> None:
-    """List keys (never their secrets)."""
+    """List keys (never their secrets), with state and rotation status.
+
+    A key older than the rotation policy (identity.keys.max_age_days, 90 by default) is
+    flagged OVERDUE."""
+    from tutela.identity.api_keys import key_status
+    from tutela.store.database import utcnow
+
+    max_age = _policy(config).identity.keys.max_age_days
     store = _store(config, db)
-    records = [record.public() for record in store.list_keys(workspace)]
+    now = utcnow()
+    records = [key_status(record, now, max_age) for record in store.list_keys(workspace)]
     if as_json:
         click.echo(orjson.dumps(records).decode())
         return
@@ -192,10 +212,12 @@ def keys_list(workspace: str | None, config: str | None, db: str | None, as_json
         click.echo("no keys")
         return
     for record in records:
-        state = "revoked" if record["revoked_at"] else "active"
+        flag = "  OVERDUE for rotation" if record["rotation_overdue"] else ""
+        last = str(record["last_used_at"] or "never")[:19]
         click.echo(
-            f"{record['id']}  {record['workspace']:<16} {record['role']:<8} {state:<8} "
-            f"created {record['created_at'][:19]}  {record['name']}"
+            f"{record['id']}  {record['workspace']:<16} {record['role']:<12} "
+            f"{record['state']:<9} age {record['age_days']:>4}d  last used {last:<19}  "
+            f"{record['name']}{flag}"
         )
 
 
@@ -212,11 +234,14 @@ def keys_revoke(key_id: str, config: str | None, db: str | None, as_json: bool) 
     parsed = parse_key(key_id)
     if parsed is not None:  # a whole key was pasted: use its id, never echo the secret
         key_id = parsed[0]
+    from tutela.identity.revocation import announce
+
     store = _store(config, db)
     record = store.revoke_key(key_id)
     if record is None:
         _fail(f"no key with id {key_id!r}")
         return
+    announce(_policy(config).redis_url(), "key", record.id)  # every replica forgets it now
     after = record.public()
     store.append_audit(
         [
@@ -233,6 +258,197 @@ def keys_revoke(key_id: str, config: str | None, db: str | None, as_json: bool) 
         click.echo(orjson.dumps(record.public()).decode())
     else:
         click.echo(f"revoked key {record.id}")
+
+
+@keys.command("rotate")
+@click.argument("key_id")
+@click.option(
+    "--overlap-hours",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="How long the old key keeps working (default and maximum: the policy's "
+    "identity.keys.rotation_overlap_hours).",
+)
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Expire the new key after this many days.",
+)
+@config_option
+@db_option
+@json_option
+def keys_rotate(
+    key_id: str,
+    overlap_hours: float | None,
+    expires_in_days: int | None,
+    config: str | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """Rotate a key: print its successor once; the old key stops after the overlap."""
+    from tutela.audit.events import cli_actor, key_event
+    from tutela.identity.api_keys import parse_key, rotate_key
+    from tutela.identity.roles import Roles
+
+    parsed = parse_key(key_id)
+    if parsed is not None:  # a whole key was pasted: use its id, never echo the secret
+        key_id = parsed[0]
+    policy = _policy(config)
+    limit = policy.identity.keys.rotation_overlap_hours
+    hours = limit if overlap_hours is None else overlap_hours
+    if hours > limit:
+        _fail(f"--overlap-hours is capped at {limit} by policy")
+    store = _store(config, db)
+    record = store.find_key(key_id)
+    if record is None:
+        _fail(f"no key with id {key_id!r}")
+        return
+    cap = policy.identity.keys.max_expiry_days
+    days = expires_in_days or cap or None
+    if cap and days and days > cap:
+        _fail(f"--expires-in-days is capped at {cap} by policy")
+    try:
+        old, minted = rotate_key(
+            store,
+            key_id,
+            workspace=record.workspace,
+            overlap=dt.timedelta(hours=hours),
+            roles=Roles.from_policy(policy),
+            created_by="cli",
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=days) if days else None,
+        )
+    except TutelaError as exc:
+        _fail(str(exc))
+    store.append_audit(
+        [
+            key_event(
+                "rotated", old.public(), cli_actor(), old.workspace_id,
+                before=record.public(), correlation_uid=minted.record.id,
+            ),
+            key_event(
+                "created", minted.record.public(), cli_actor(), old.workspace_id,
+                correlation_uid=minted.record.id,
+            ),
+        ]
+    )
+    if as_json:
+        click.echo(
+            orjson.dumps(
+                {"old": old.public(), "new": {**minted.record.public(), "key": minted.secret}}
+            ).decode()
+        )
+        return
+    until = old.expires_at.isoformat()[:19] if old.expires_at else "now"
+    click.echo(f"rotated key {old.id} -> {minted.record.id}; the old key works until {until} UTC")
+    click.echo("The new key is shown once; store it now:")
+    click.echo(minted.secret)
+
+
+@main.group("break-glass")
+def break_glass_group() -> None:
+    """The local owner for first start and IdP outages (password + TOTP)."""
+
+
+@break_glass_group.command("enable")
+@click.option("--email", required=True, help="The local owner's sign-in name.")
+@config_option
+@db_option
+def break_glass_enable(email: str, config: str | None, db: str | None) -> None:
+    """Create or reset the break-glass owner; prints its password and TOTP URI once."""
+    from tutela.identity import break_glass
+    from tutela.identity.events import change_event as access_change_event
+    from tutela.store.identity import IdentityStore
+
+    if not _policy(config).identity.break_glass.enabled:
+        _fail("break-glass is disabled by policy (identity.break_glass.enabled: false)")
+    store = _store(config, db)
+    creds = break_glass.enable(IdentityStore(store), email)
+    store.append_audit(
+        [
+            access_change_event(
+                "user.break_glass_enabled",
+                actor="cli",
+                workspace_id=None,
+                target=creds.email,
+                after={"email": creds.email, "org_role": "owner"},
+            )
+        ]
+    )
+    click.echo(f"break-glass owner {creds.email}: these are shown once; store them offline.")
+    click.echo(f"password: {creds.password}")
+    click.echo(f"TOTP (add to an authenticator app): {creds.totp_uri}")
+    click.echo("Sign in: POST /sso/break-glass on the admin port with email, password, totp.")
+
+
+@break_glass_group.command("disable")
+@click.option("--email", required=True, help="The local owner's sign-in name.")
+@config_option
+@db_option
+def break_glass_disable(email: str, config: str | None, db: str | None) -> None:
+    """Remove the break-glass owner's password and TOTP and end its sessions."""
+    from tutela.identity import break_glass
+    from tutela.identity.events import change_event as access_change_event
+    from tutela.store.identity import IdentityStore
+
+    store = _store(config, db)
+    if not break_glass.disable(IdentityStore(store), email.lower()):
+        _fail(f"no break-glass owner {email!r}")
+    store.append_audit(
+        [
+            access_change_event(
+                "user.break_glass_disabled", actor="cli", workspace_id=None, target=email.lower()
+            )
+        ]
+    )
+    click.echo(f"break-glass owner {email.lower()} disabled")
+
+
+@main.group()
+def access() -> None:
+    """Access reviews."""
+
+
+@access.command("review")
+@click.option(
+    "--inactive-days",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Flag members and keys unused for this long.",
+)
+@config_option
+@db_option
+@json_option
+def access_review(inactive_days: int, config: str | None, db: str | None, as_json: bool) -> None:
+    """The monthly access review: members, roles and last activity; keys by age; flags
+    inactive or disabled people and keys overdue for rotation."""
+    from tutela.identity.review import access_review as review
+
+    policy = _policy(config)
+    store = _store(config, db)
+    report = review(
+        store, max_age_days=policy.identity.keys.max_age_days, inactive_days=inactive_days
+    )
+    if as_json:
+        click.echo(orjson.dumps(report).decode())
+        return
+    for space in report["workspaces"]:
+        click.echo(f"workspace {space['name']}")
+        for member in space["members"]:
+            flags = ", ".join(member["flags"])
+            click.echo(
+                f"  member {member['email']:<32} {member['role']:<12} last sign-in "
+                f"{str(member['last_login_at'] or 'never')[:19]:<19} {flags}"
+            )
+        for key in space["keys"]:
+            flags = ", ".join(key["flags"])
+            click.echo(
+                f"  key    {key['id']:<32} {key['role']:<12} age {key['age_days']:>4}d  "
+                f"last used {str(key['last_used_at'] or 'never')[:19]:<19} {flags}"
+            )
+    for owner in report["owners"]:
+        click.echo(f"org owner {owner['email']}  {', '.join(owner['flags'])}")
 
 
 @main.group()

@@ -33,10 +33,18 @@ class LimitsGuard:
         body = exchange.body
         if body is None:
             return ALLOW
-        if exchange.endpoint == "messages":
-            return self._check_messages(body, tokens_required=True)
-        if exchange.endpoint == "count_tokens":
-            return self._check_messages(body, tokens_required=False)
+        if exchange.endpoint in ("messages", "count_tokens"):
+            personal = exchange.principal.allowed_models if exchange.principal else ()
+            model = body.get("model")
+            if personal and not (
+                isinstance(model, str) and any(fnmatchcase(model, p) for p in personal)
+            ):
+                return Verdict.block(
+                    f"model {model!r} is not allowed for your identity-provider groups",
+                    Finding(cls="limits.model"),
+                    error=ErrorKind.POLICY_VIOLATION,
+                )
+            return self._check_messages(body, tokens_required=exchange.endpoint == "messages")
         return ALLOW
 
     def _check_messages(self, body: dict[str, Any], *, tokens_required: bool) -> Verdict:

@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from tutela.identity.roles import ROLES
+from tutela.identity.roles import OWNER, Roles
 from tutela.store.database import KeyRecord, Store, utcnow
 from tutela.types import Principal
 
@@ -55,12 +55,21 @@ def mint_key(
     role: str,
     name: str = "",
     expires_at: dt.datetime | None = None,
+    roles: Roles | None = None,
+    created_by: str = "",
+    rotates: str | None = None,
+    overlap_until: dt.datetime | None = None,
 ) -> MintedKey:
-    """Create a key in ``workspace`` with ``role``; the caller shows ``secret`` once."""
+    """Create a key in ``workspace`` with ``role``; the caller shows ``secret`` once.
+
+    With ``rotates``, the new key succeeds that key, which keeps working until
+    ``overlap_until`` and then stops (see ``rotate_key``)."""
     from tutela.errors import TutelaError
 
-    if role not in ROLES:
-        raise TutelaError(f"unknown role {role!r}; choose one of: {', '.join(sorted(ROLES))}")
+    table = roles or Roles()
+    if role not in table or role == OWNER:
+        choices = ", ".join(r for r in table.names() if r != OWNER)
+        raise TutelaError(f"unknown role {role!r} for a key; choose one of: {choices}")
     space = store.get_workspace(workspace)
     if space is None:
         raise TutelaError(f"no workspace named {workspace!r}")
@@ -73,16 +82,73 @@ def mint_key(
         name=name,
         secret_sha256=_digest(secret_part),
         expires_at=expires_at,
+        created_by=created_by,
+        rotates=rotates,
+        overlap_until=overlap_until,
     )
     return MintedKey(record=record, secret=f"{PREFIX}{key_id}_{secret_part}")
+
+
+def rotate_key(
+    store: Store,
+    key_id: str,
+    *,
+    workspace: str,
+    overlap: dt.timedelta,
+    roles: Roles | None = None,
+    created_by: str = "",
+    expires_at: dt.datetime | None = None,
+) -> tuple[KeyRecord, MintedKey]:
+    """Mint the successor of ``key_id`` (same workspace, role and name); the old key keeps
+    working for ``overlap`` (never past its own expiry), then stops. Returns the old key's
+    updated record and the new key."""
+    from tutela.errors import TutelaError
+
+    old = store.find_key(key_id)
+    if old is None or old.workspace != workspace:
+        raise TutelaError(f"no key {key_id!r} in workspace {workspace!r}")
+    now = utcnow()
+    if not old.active(now) or old.replaced_by:
+        raise TutelaError(f"key {key_id!r} is {old.state(now)}; only an active key rotates")
+    minted = mint_key(
+        store,
+        workspace=workspace,
+        role=old.role,
+        name=old.name,
+        expires_at=expires_at,
+        roles=roles,
+        created_by=created_by,
+        rotates=key_id,
+        overlap_until=now + overlap,
+    )
+    updated = store.find_key(key_id)
+    assert updated is not None
+    return updated, minted
+
+
+def key_status(record: KeyRecord, now: dt.datetime, max_age_days: int) -> dict[str, object]:
+    """A key as listings show it: public fields, its state, age, and whether the rotation
+    policy (``max_age_days``; 0 turns it off) says it is overdue."""
+    age = now - record.created_at
+    state = record.state(now)
+    overdue = bool(max_age_days) and state == "active" and age > dt.timedelta(days=max_age_days)
+    return {
+        **record.public(),
+        "state": state,
+        "age_days": age.days,
+        "rotation_overdue": overdue,
+    }
 
 
 class ApiKeyAuthenticator:
     """Resolves a presented key to a Principal, or None. Never raises for bad input."""
 
-    def __init__(self, store: Store, ttl: float = 1.0) -> None:
+    def __init__(self, store: Store, ttl: float = 1.0, touch_interval: float = 60.0) -> None:
         self.store = store
         self.ttl = ttl
+        # last_used_at is written at most once per key per ``touch_interval`` seconds
+        self.touch_interval = touch_interval
+        self._touched_at: dict[str, float] = {}
         self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
         self._inflight: dict[str, asyncio.Future[KeyRecord | None]] = {}
         # key id -> last time it was used, flushed to the database in batches
@@ -125,7 +191,12 @@ class ApiKeyAuthenticator:
         now = utcnow()
         if not record.active(now):
             return None
-        self.touched[key_id] = now
+        mono = time.monotonic()
+        if mono - self._touched_at.get(key_id, -1e18) >= self.touch_interval:
+            self._touched_at[key_id] = mono
+            self.touched[key_id] = now
+            if len(self._touched_at) > 100_000:
+                self._touched_at.clear()
         return Principal(
             key_id=record.id,
             workspace_id=record.workspace_id,
@@ -135,8 +206,11 @@ class ApiKeyAuthenticator:
         )
 
     def forget(self, key_id: str) -> None:
-        """Drop a cached record (after revocation in this process)."""
+        """Drop a cached record (after a revocation, here or announced by another replica)."""
         self._cache.pop(key_id, None)
+
+    def forget_all(self) -> None:
+        self._cache.clear()
 
     def take_touched(self) -> dict[str, dt.datetime]:
         touched, self.touched = self.touched, {}

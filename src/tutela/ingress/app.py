@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tutela.errors import ErrorKind, GatewayError, UpstreamError, error_body, error_event
-from tutela.identity.roles import MESSAGES_CREATE, MODELS_READ, permits
+from tutela.identity.device_flow import PATHS as DEVICE_FLOW_PATHS
+from tutela.identity.roles import MESSAGES_CREATE, MODELS_READ
 from tutela.ingress.sse import SseSplitter
 from tutela.types import Exchange, Verdict, new_request_id
 from tutela.upstream.base import UpstreamCall, UpstreamResponse
@@ -86,6 +87,9 @@ class GatewayApp:
         model_id = ""
         if route is None and method == "GET" and path.startswith("/v1/models/"):
             route, model_id = ("model", MODELS_READ), path.removeprefix("/v1/models/")
+        if route is None and path in DEVICE_FLOW_PATHS:  # Claude Code sign-in (it audits)
+            await self.gateway.device_flow(scope, receive, send)
+            return
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             headers[name.decode("latin-1")] = value.decode("latin-1")
@@ -163,7 +167,7 @@ class GatewayApp:
             if method_has_body := exchange.method == "POST":
                 exchange.raw_body = await self._read_body(receive, exchange.headers)
             state.body_read.set()
-            if not permits(principal.role, permission):
+            if not gateway.roles.permits(principal.role, permission):
                 raise GatewayError(
                     ErrorKind.PERMISSION,
                     f"role {principal.role!r} may not use {exchange.endpoint} "

@@ -68,6 +68,9 @@ class KeyRecord:
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
+    replaced_by: str | None = None
+    rotated_at: dt.datetime | None = None
+    created_by: str = ""
 
     def active(self, now: dt.datetime) -> bool:
         if self.revoked_at is not None:
@@ -85,7 +88,18 @@ class KeyRecord:
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
             "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
+            "replaced_by": self.replaced_by,
+            "rotated_at": self.rotated_at.isoformat() if self.rotated_at else None,
+            "created_by": self.created_by,
         }
+
+    def state(self, now: dt.datetime) -> str:
+        """``active``, ``rotating`` (replaced, still in its overlap), ``expired``, ``revoked``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "rotating" if self.replaced_by else "active"
 
 
 def _driver_value(value: Any, sqlite: bool) -> Any:
@@ -174,6 +188,12 @@ class Store:
             row = connection.execute(sa.select(table).where(table.c.name == name)).first()
         return WorkspaceRecord(**row._mapping) if row else None
 
+    def get_workspace_by_id(self, workspace_id: str) -> WorkspaceRecord | None:
+        table = schema.workspaces
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(table).where(table.c.id == workspace_id)).first()
+        return WorkspaceRecord(**row._mapping) if row else None
+
     def list_workspaces(self) -> list[WorkspaceRecord]:
         table = schema.workspaces
         with self.engine.connect() as connection:
@@ -191,11 +211,35 @@ class Store:
         name: str,
         secret_sha256: str,
         expires_at: dt.datetime | None,
+        created_by: str = "",
+        rotates: str | None = None,
+        overlap_until: dt.datetime | None = None,
     ) -> KeyRecord:
+        """Insert a key. With ``rotates``, in the same transaction the old key is marked
+        replaced by this one and set to expire at ``overlap_until`` (or its own earlier
+        expiry); a key already replaced or revoked cannot be rotated again."""
         now = utcnow()
+        table = schema.api_keys
         with self.engine.begin() as connection:
+            if rotates is not None:
+                old = connection.execute(
+                    sa.select(table.c.expires_at).where(
+                        table.c.id == rotates,
+                        table.c.workspace_id == workspace.id,
+                        table.c.revoked_at.is_(None),
+                        table.c.replaced_by.is_(None),
+                    )
+                ).first()
+                if old is None:
+                    raise StoreError(
+                        f"key {rotates!r} cannot be rotated: no such active key in workspace "
+                        f"{workspace.name!r}, or it was already rotated or revoked"
+                    )
+                until = overlap_until or now
+                if old.expires_at is not None and old.expires_at < until:
+                    until = old.expires_at
             connection.execute(
-                schema.api_keys.insert().values(
+                table.insert().values(
                     id=key_id,
                     workspace_id=workspace.id,
                     role=role,
@@ -203,8 +247,17 @@ class Store:
                     secret_sha256=secret_sha256,
                     created_at=now,
                     expires_at=expires_at,
+                    created_by=created_by,
                 )
             )
+            if rotates is not None:
+                done = connection.execute(
+                    table.update()
+                    .where(table.c.id == rotates, table.c.replaced_by.is_(None))
+                    .values(replaced_by=key_id, rotated_at=now, expires_at=until)
+                )
+                if done.rowcount != 1:  # a concurrent rotation won: roll back this one
+                    raise StoreError(f"key {rotates!r} was rotated concurrently")
         return KeyRecord(
             id=key_id,
             workspace_id=workspace.id,
@@ -216,6 +269,7 @@ class Store:
             expires_at=expires_at,
             revoked_at=None,
             last_used_at=None,
+            created_by=created_by,
         )
 
     def _key_query(self) -> sa.Select[Any]:
@@ -239,16 +293,19 @@ class Store:
             rows = connection.execute(query).all()
         return [KeyRecord(**row._mapping) for row in rows]
 
-    def revoke_key(self, key_id: str) -> KeyRecord | None:
-        """Revoke a key; returns the updated record, or None when no such key exists."""
+    def revoke_key(self, key_id: str, workspace_id: str | None = None) -> KeyRecord | None:
+        """Revoke a key; returns the updated record, or None when no such key exists (in
+        ``workspace_id``, when given: a key of another workspace is never touched)."""
         table = schema.api_keys
+        where = [table.c.id == key_id, table.c.revoked_at.is_(None)]
+        if workspace_id is not None:
+            where.append(table.c.workspace_id == workspace_id)
         with self.engine.begin() as connection:
-            connection.execute(
-                table.update()
-                .where(table.c.id == key_id, table.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
-        return self.find_key(key_id)
+            connection.execute(table.update().where(*where).values(revoked_at=utcnow()))
+        record = self.find_key(key_id)
+        if record is not None and workspace_id is not None and record.workspace_id != workspace_id:
+            return None
+        return record
 
     # -- batched writes from the gateway ------------------------------------------------
 
@@ -419,10 +476,10 @@ class Store:
         return int(seq), str(digest)
 
     def audit_events(
-        self, event_type: str | None = None, limit: int = 1000
+        self, event_type: str | None = None, limit: int = 1000, workspace_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Newest first, with the event parsed into ``event``."""
-        return self.search_audit(event_type=event_type, limit=limit)
+        return self.search_audit(event_type=event_type, limit=limit, workspace_id=workspace_id)
 
     def search_audit(
         self,

@@ -69,6 +69,10 @@ api_keys = Table(
     Column("expires_at", UTCDateTime(), nullable=True),
     Column("revoked_at", UTCDateTime(), nullable=True),
     Column("last_used_at", UTCDateTime(), nullable=True),
+    # rotation: the successor's id, and when the rotation happened (0002)
+    Column("replaced_by", String(40), nullable=True),
+    Column("rotated_at", UTCDateTime(), nullable=True),
+    Column("created_by", String(200), nullable=False, default=""),
     Index("ix_api_keys_workspace", "workspace_id"),
 )
 
@@ -189,4 +193,65 @@ audit_content = Table(
     Column("nonce", String(32), nullable=False),
     Column("ciphertext", Text, nullable=False),
     Index("ix_audit_content_ws_ts", "workspace_id", "ts"),
+)
+
+
+# -- identity (0002): people, their memberships, sessions and one-time auth state ----------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("org_role", String(40), nullable=True),  # "owner" or None
+    Column("idp", String(100), nullable=False, default=""),
+    Column("subject", String(255), nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_login_at", UTCDateTime(), nullable=True),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    # break-glass local admin only: argon2id hash and TOTP seed (None for SSO users)
+    Column("password_hash", Text, nullable=True),
+    Column("totp_secret", String(64), nullable=True),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", String(40), ForeignKey("users.id"), primary_key=True),
+    Column("workspace_id", String(40), ForeignKey("workspaces.id"), primary_key=True),
+    Column("role", String(40), nullable=False),
+    Column("source", String(20), nullable=False),  # "sso" (mapped from claims) or "manual"
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_memberships_workspace", "workspace_id"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("user_id", String(40), ForeignKey("users.id"), nullable=False),
+    # "admin" (admin-port sign-in) or "gateway" (a Claude Code token bound to a workspace)
+    Column("kind", String(20), nullable=False, default="admin"),
+    Column("workspace_id", String(40), nullable=True),
+    Column("idp", String(100), nullable=False),
+    Column("amr", String(200), nullable=False, default=""),
+    Column("client_ip", String(64), nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Column("groups", Text, nullable=False, default=""),  # IdP groups at sign-in, JSON list
+)
+
+auth_nonces = Table(
+    "auth_nonces",
+    metadata,
+    # a digest of an OIDC state / SAML request id (pending sign-ins, used once), or a SAML
+    # assertion id already accepted (the replay cache); kept until ``expires_at``
+    Column("id", String(300), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("data", Text, nullable=False, default=""),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Index("ix_auth_nonces_expires", "expires_at"),
 )

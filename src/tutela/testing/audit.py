@@ -22,3 +22,25 @@ def request_view(data: str | bytes | dict[str, Any]) -> dict[str, Any]:
         client_ip=event.get("src_endpoint", {}).get("ip", ""),
     )
     return view
+
+
+def identity_view(row: dict[str, Any]) -> dict[str, Any]:
+    """An identity audit row (sign-ins, key/member/user changes, denials) as {event_type,
+    outcome, actor, workspace_id, reason, source_ip, provider, mfa, session_id, target,
+    before, after}."""
+    event = row.get("event") or orjson.loads(row["data"])
+    actor = event.get("actor", {})
+    return {
+        "event_type": row["event_type"],
+        "outcome": row["outcome"],
+        "actor": row["actor"],
+        "workspace_id": row["workspace_id"],
+        "reason": event.get("status_detail", ""),
+        "source_ip": event.get("src_endpoint", {}).get("ip", ""),
+        "provider": actor.get("idp", {}).get("name", ""),
+        "mfa": event.get("is_mfa"),
+        "session_id": actor.get("session", {}).get("uid", ""),
+        "target": event.get("entity", {}).get("uid", ""),
+        "before": event.get("entity", {}).get("data"),
+        "after": event.get("entity_result", {}).get("data"),
+    }
