@@ -167,8 +167,18 @@ def test_default_guard_order() -> None:
         counters = MemoryCounters()
 
     pipeline = default_guards(Policy(), Services())
-    assert [g.name for g in pipeline.request_guards] == ["limits", "rate_limits", "dlp"]
-    assert [g.name for g in pipeline.response_guards] == ["rate_limits", "dlp"]
+    assert [g.name for g in pipeline.request_guards] == [
+        "limits",
+        "rate_limits",
+        "dlp",
+        "injection",
+    ]
+    assert [g.name for g in pipeline.response_guards] == [
+        "rate_limits",
+        "dlp",
+        "injection",
+        "output",
+    ]
 
 
 def test_a_stream_guard_can_send_none_one_or_several_events_for_one() -> None:

@@ -318,6 +318,8 @@ class Gateway:
         upstream_started = exchange.scratch.get("upstream_started_ns")
         if upstream_started:
             metrics.overhead.observe((upstream_started - exchange.started_ns) / 1e9)
+        if exchange.injection is not None:
+            metrics.injection(exchange.injection)
         for record in exchange.records:
             if record.action != "allow" or record.error:
                 metrics.guard_actions.labels(

@@ -7,6 +7,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from tutela.types import InjectionSummary
+
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -45,6 +47,29 @@ class Metrics:
             "tutela_guard_verdicts",
             "Non-allow guard verdicts and guard errors",
             ("guard", "action"),
+            registry=self.registry,
+        )
+        self.injection_parts = Counter(
+            "tutela_injection_parts",
+            "Request parts scanned for prompt injection, by source and result",
+            ("source", "result"),
+            registry=self.registry,
+        )
+        self.injection_rules = Counter(
+            "tutela_injection_rule_hits",
+            "Injection rule hits in scanned parts, by rule id",
+            ("rule",),
+            registry=self.registry,
+        )
+        self.injection_cached = Counter(
+            "tutela_injection_cache_hits",
+            "Scanned parts answered from the content-hash verdict cache",
+            registry=self.registry,
+        )
+        self.injection_events = Counter(
+            "tutela_injection_events",
+            "Canary leaks and output-validation findings, by kind",
+            ("kind",),
             registry=self.registry,
         )
         self.audit_backlog = Gauge(
@@ -101,6 +126,24 @@ class Metrics:
             )
         child[0].inc()
         child[1].observe(seconds)
+
+    def injection(self, summary: InjectionSummary) -> None:
+        """Count one exchange's injection summary (sources, rules, cache, canary, output)."""
+        for source, stats in summary.sources.items():
+            flagged = int(stats.get("flagged", 0))
+            clean = int(stats.get("scanned", 0)) - flagged
+            if flagged:
+                self.injection_parts.labels(source, "flagged").inc(flagged)
+            if clean:
+                self.injection_parts.labels(source, "clean").inc(clean)
+        for rule, count in summary.rules.items():
+            self.injection_rules.labels(rule).inc(count)
+        if summary.cached:
+            self.injection_cached.inc(summary.cached)
+        if summary.canary == "leaked":
+            self.injection_events.labels("canary_leak").inc()
+        for kind in summary.output:
+            self.injection_events.labels(kind).inc()
 
 
 def exposition(metrics: Metrics) -> bytes:

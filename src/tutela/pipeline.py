@@ -207,8 +207,16 @@ class Pipeline:
 
 
 def default_guards(policy: Any, services: Any) -> Pipeline:
-    """THE guard order. Later guards (injection, output) are added here, in place."""
+    """THE guard order.
+
+    Requests: limits, rate limits, data protection, injection defence. Injection runs after
+    data protection so that it scans (and spotlights) the text that will actually go
+    upstream, and so that its spotlight rewrite is the last change to the body.
+    Responses: rate limits, data protection (restores pseudonyms), injection (canary
+    leaks), output validation last, so it checks exactly what the client will receive.
+    """
     from tutela.guards.dlp import DlpGuard
+    from tutela.guards.injection import InjectionGuard, OutputGuard
     from tutela.guards.limits import LimitsGuard
     from tutela.guards.rate_limits import RateLimitGuard
 
@@ -225,4 +233,10 @@ def default_guards(policy: Any, services: Any) -> Pipeline:
         dlp = DlpGuard(settings.dlp)
         request.append(dlp)
         response.append(dlp)
+    if settings.injection.enabled:
+        injection = InjectionGuard(settings.injection)
+        request.append(injection)
+        response.append(injection)
+    if settings.output.enabled:
+        response.append(OutputGuard(settings.output))
     return Pipeline(request, response, timeout=settings.timeout_seconds)

@@ -199,10 +199,119 @@ class DlpSettings(_Strict):
         return self
 
 
+InjectionAction = Literal["allow", "flag", "spotlight", "block"]
+InjectionSourceName = Literal["user", "document", "tool_result"]
+
+
+class InjectionSource(_Strict):
+    """What to do when text from one source scores at or above ``threshold``."""
+
+    threshold: Annotated[float, Field(ge=0, le=1)]
+    action: InjectionAction
+
+
+class InjectionScope(_Strict):
+    """Per-workspace overrides; unset fields keep the ``guards.injection`` value."""
+
+    user: InjectionSource | None = None
+    document: InjectionSource | None = None
+    tool_result: InjectionSource | None = None
+    spotlight_all: bool | None = None
+    canary: bool | None = None
+
+
+class InjectionSettings(_Strict):
+    """Prompt-injection detection on requests, spotlighting, canary tokens.
+
+    A user's own words are flagged (audited) by default; text in ``document`` and
+    ``tool_result`` blocks is untrusted, scanned block by block with a lower threshold, and
+    blocked by default. ``spotlight_all`` delimits and datamarks every untrusted block
+    whatever its score; ``canary`` plants a per-workspace secret in the system prompt and
+    blocks responses that reveal it.
+    """
+
+    enabled: bool = True
+    on_error: OnError = "block"
+    user: InjectionSource = InjectionSource(threshold=0.92, action="flag")
+    document: InjectionSource = InjectionSource(threshold=0.75, action="block")
+    tool_result: InjectionSource = InjectionSource(threshold=0.75, action="block")
+    spotlight_all: bool = False
+    canary: bool = False
+    canary_action: Literal["flag", "block"] = "block"
+    canary_secret_env: str = "TUTELA_CANARY_SECRET"  # noqa: S105 - a variable name
+    workspaces: dict[str, InjectionScope] = Field(default_factory=dict)
+
+    def source(self, name: InjectionSourceName, workspace: str = "") -> InjectionSource:
+        scope = self.workspaces.get(workspace)
+        found = getattr(scope, name) if scope is not None else None
+        return found if found is not None else getattr(self, name)  # type: ignore[no-any-return]
+
+    def spotlights_all(self, workspace: str = "") -> bool:
+        scope = self.workspaces.get(workspace)
+        if scope is not None and scope.spotlight_all is not None:
+            return scope.spotlight_all
+        return self.spotlight_all
+
+    def plants_canary(self, workspace: str = "") -> bool:
+        scope = self.workspaces.get(workspace)
+        if scope is not None and scope.canary is not None:
+            return scope.canary
+        return self.canary
+
+
+class OutputTools(_Strict):
+    """Tool calls the model may make: names (empty: any) and a JSON Schema per tool's input."""
+
+    allow: tuple[str, ...] = ()
+    schemas: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+OutputAction = Literal["allow", "annotate", "block"]
+
+
+class OutputScope(_Strict):
+    tools: OutputTools | None = None
+    allowed_domains: tuple[str, ...] | None = None
+
+
+class OutputSettings(_Strict):
+    """Output validation before the client acts on a response (JSON and streams).
+
+    Tool calls are checked against ``tools`` (allow-list, then the tool's argument schema)
+    and acted on with ``tool_action``. In text, a markdown image (fetched by the client
+    unasked) or a link to a domain outside ``allowed_domains`` that carries data (a query
+    string, a fragment or a long path segment) is a possible exfiltration:
+    ``image_action`` and ``link_action`` decide. ``block`` refuses the response (a stream
+    ends with an ``error`` event); ``annotate`` lets it through and records the verdict in
+    the audit trail.
+    """
+
+    enabled: bool = True
+    on_error: OnError = "block"
+    tools: OutputTools = OutputTools()
+    tool_action: OutputAction = "block"
+    allowed_domains: tuple[str, ...] = ()
+    image_action: OutputAction = "block"
+    link_action: OutputAction = "annotate"
+    workspaces: dict[str, OutputScope] = Field(default_factory=dict)
+
+    def tools_for(self, workspace: str = "") -> OutputTools:
+        scope = self.workspaces.get(workspace)
+        return scope.tools if scope is not None and scope.tools is not None else self.tools
+
+    def domains_for(self, workspace: str = "") -> tuple[str, ...]:
+        scope = self.workspaces.get(workspace)
+        if scope is not None and scope.allowed_domains is not None:
+            return scope.allowed_domains
+        return self.allowed_domains
+
+
 class GuardSettings(_Strict):
     limits: LimitsSettings = LimitsSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     dlp: DlpSettings = DlpSettings()
+    injection: InjectionSettings = InjectionSettings()
+    output: OutputSettings = OutputSettings()
     timeout_seconds: Annotated[float, Field(gt=0)] = 2.0
 
 

@@ -179,6 +179,58 @@ class DataProtectionSummary:
         return {"classes": dict(self.classes), "actions": dict(self.actions)}
 
 
+@dataclass(slots=True, kw_only=True)
+class InjectionSummary:
+    """What injection defence saw in one exchange: scores, rule ids, actions, never text.
+
+    ``sources`` maps a source (``user``, ``document``, ``tool_result``) to how many parts
+    were scanned and flagged and the highest score; ``rules`` counts rule ids over flagged
+    and unflagged parts; ``cached`` counts parts whose verdict came from the content-hash
+    cache (unchanged history); ``actions`` lists what was done (``flag``, ``spotlight``,
+    ``block``); ``canary`` is ``planted`` or ``leaked`` when a canary was used; ``output``
+    lists output-validation findings (``tool.not_allowed``, ``link.image``...).
+    """
+
+    sources: dict[str, dict[str, float]] = field(default_factory=dict)
+    rules: dict[str, int] = field(default_factory=dict)
+    cached: int = 0
+    actions: list[str] = field(default_factory=list)
+    flagged: bool = False
+    max_score: float = 0.0
+    canary: str = ""
+    output: list[str] = field(default_factory=list)
+
+    def header(self) -> str:
+        """The ``x-tutela-injection`` annotation: what was flagged, never any text.
+
+        Empty when nothing was flagged or annotated. Set on JSON responses (after output
+        validation) and on streams (request-side findings only: headers go out first).
+        """
+        parts: list[str] = []
+        if self.flagged:
+            parts.append(f"flagged; score={self.max_score:.2f}")
+            if self.rules:
+                parts.append("rules=" + ",".join(sorted(self.rules)))
+        if self.output:
+            parts.append("output=" + ",".join(sorted(set(self.output))))
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "flagged": self.flagged,
+            "max_score": round(self.max_score, 4),
+            "sources": self.sources,
+            "rules": dict(sorted(self.rules.items())),
+            "cached": self.cached,
+            "actions": sorted(set(self.actions)),
+        }
+        if self.canary:
+            out["canary"] = self.canary
+        if self.output:
+            out["output"] = sorted(set(self.output))
+        return out
+
+
 def new_request_id() -> str:
     """A sortable, unguessable id the user can quote: ``req_tut_`` + time + randomness."""
     return f"req_tut_{time.time_ns() // 1_000_000:011x}{os.urandom(10).hex()}"
@@ -190,7 +242,8 @@ class Exchange:
 
     Per-request state (findings, pseudonym vault, guard scratch) lives here and dies with
     it, so nothing can leak from one caller's exchange into another's. ``data_protection``
-    is the typed audit slot the ``dlp`` guard fills (counts and actions, never values).
+    is the typed audit slot the ``dlp`` guard fills (counts and actions, never values);
+    ``injection`` the one the ``injection`` and ``output`` guards fill (scores, rule ids).
     """
 
     request_id: str
@@ -206,6 +259,7 @@ class Exchange:
     records: list[GuardRecord] = field(default_factory=list)
     scratch: dict[str, Any] = field(default_factory=dict)
     data_protection: DataProtectionSummary | None = None
+    injection: InjectionSummary | None = None
     upstream_status: int = 0
     status: int = 0
     outcome: str = "pending"

@@ -183,6 +183,17 @@ class AuditEvent:
         }
 
 
+def _rounded(value: Any) -> Any:
+    """Floats rounded as ``_score`` does, all the way down (canonical JSON stays RFC 8785)."""
+    if isinstance(value, float):
+        return _score(value)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _score(value: float) -> float | int:
     """Scores in events are rounded to 3 places; a whole number is an int (canonical JSON)."""
     rounded = round(float(value), 3)
@@ -194,8 +205,10 @@ class ApiRequest(AuditEvent):
     """One Messages API request through the gateway (OCSF API Activity, AI operation profile).
 
     ``verdicts`` holds each guard's action, reason and finding classes; ``dlp`` the classes
-    found with counts and the action per class; ``injection`` the scores, rule ids and
-    sources flagged. ``usage`` is the token counts. Never the prompt or the response:
+    found with counts and the action per class; ``injection`` whether anything was
+    flagged, the highest score, per source the parts scanned and flagged, rule ids with
+    counts, parts answered from the verdict cache, the actions taken, the canary state and
+    output-validation findings. ``usage`` is the token counts. Never the prompt or the response:
     with content logging on, ``content_sha256`` is the hash of their ciphertext, which is
     stored apart (``audit/content.py``).
     """
@@ -313,9 +326,8 @@ def request_event(exchange: Exchange, duration_ms: int) -> ApiRequest:
     )
     if exchange.data_protection is not None:
         event.dlp = exchange.data_protection.as_dict()
-    injection = exchange.scratch.get("injection_summary")
-    if isinstance(injection, dict):
-        event.injection = injection
+    if exchange.injection is not None:
+        event.injection = _rounded(exchange.injection.as_dict())
     return event
 
 

@@ -523,8 +523,8 @@ def _dlp(config: str | None) -> Any:
         raise  # unreachable
 
 
-def _scan_line(line: bytes) -> tuple[Any, str] | str:
-    """(id, text) of one JSON Lines record, or the problem with it."""
+def _scan_line(line: bytes) -> tuple[Any, str, Any] | str:
+    """(id, text, source) of one JSON Lines record, or the problem with it."""
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -541,7 +541,12 @@ def _scan_line(line: bytes) -> tuple[Any, str] | str:
     text = record.get("text")
     if not isinstance(text, str):
         return '"text" must be a string'
-    return record["id"], text
+    from tutela.injection.detector import SOURCES
+
+    source = record.get("source", "user")
+    if source not in SOURCES:
+        return '"source" must be one of: ' + ", ".join(SOURCES)
+    return record["id"], text, source
 
 
 def _dump(record: dict[str, Any]) -> bytes:
@@ -558,7 +563,7 @@ def _dump(record: dict[str, Any]) -> bytes:
     type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
     show_default=True,
-    help='JSON Lines to scan, one {"id": ..., "text": ...} per line ("-" is stdin).',
+    help='JSON Lines to scan, one {"id": ..., "text": ..., "source"?: ...} per line ("-" is stdin).',
 )
 @click.option(
     "--output",
@@ -566,17 +571,25 @@ def _dump(record: dict[str, Any]) -> bytes:
     type=click.Path(dir_okay=False, writable=True, allow_dash=True),
     default="-",
     show_default=True,
-    help='Where to write {"id": ..., "findings": [...]} lines ("-" is stdout).',
+    help='Where to write {"id": ..., "findings": [...], "injection": {...}} lines ("-" is stdout).',
 )
 @config_option
 def scan(input_path: str, output_path: str, config: str | None) -> None:
-    """Find sensitive data in JSON Lines: one line of findings per input line.
+    """Find sensitive data and prompt injection in JSON Lines: one answer per input line.
 
     Findings are {"class", "start", "end", "score"} with offsets as Python string indices
-    into "text". Malformed lines are reported on stderr with their line number and
-    skipped; the exit code is then 1.
+    into "text". "injection" is {"score": 0..1, "flagged": bool}; an input line's optional
+    "source" (user, the default; document; tool_result) selects the threshold "flagged"
+    uses, the policy's (the defaults without --config). Use it as the check before
+    indexing documents for retrieval. Malformed lines are reported on stderr with their
+    line number and skipped; the exit code is then 1.
     """
     _settings, scanner = _dlp(config)
+    from tutela.injection.detector import SOURCES, shared_detector
+
+    injection = _policy(config).guards.injection
+    thresholds = {name: injection.source(name).threshold for name in SOURCES}
+    detector = shared_detector()
     try:
         source = click.open_file(input_path, "rb")
     except OSError as exc:
@@ -602,9 +615,11 @@ def scan(input_path: str, output_path: str, config: str | None) -> None:
                 bad += 1
                 click.echo(f"line {number}: {parsed}", err=True)
                 continue
-            record_id, text = parsed
+            record_id, text, text_source = parsed
             findings = [span.as_dict() for span in scanner.scan(text)]
-            sink.write(_dump({"id": record_id, "findings": findings}))
+            detection = detector.scan(text, text_source, thresholds)
+            verdict = {"score": detection.score, "flagged": detection.flagged}
+            sink.write(_dump({"id": record_id, "findings": findings, "injection": verdict}))
             if interactive:
                 sink.flush()  # a pipeline reading our answers as it writes its questions
             records += 1

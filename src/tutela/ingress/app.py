@@ -317,7 +317,11 @@ class GatewayApp:
     def _response_headers(
         self, exchange: Exchange, response: UpstreamResponse
     ) -> list[tuple[bytes, bytes]]:
-        return [*response.headers, (b"x-tutela-request-id", exchange.request_id.encode())]
+        headers = [*response.headers, (b"x-tutela-request-id", exchange.request_id.encode())]
+        annotation = exchange.injection.header() if exchange.injection is not None else ""
+        if annotation:  # flagged or annotated, not blocked: tell the client (ids, no text)
+            headers.append((b"x-tutela-injection", annotation.encode()))
+        return headers
 
     async def _relay_body(
         self, send: Send, exchange: Exchange, state: _Relay, response: UpstreamResponse

@@ -1,0 +1,498 @@
+"""Prompt-injection defence (``injection``) and output validation (``output``) guards.
+
+``InjectionGuard``, request side: every user message is scanned as ``user`` text, and
+every ``document``, ``search_result`` and ``tool_result`` block on its own as untrusted
+(``document`` or ``tool_result``), by the shared ``Detector`` (rules plus the shipped
+classifier; verdicts cached by content hash, so a conversation's unchanged history is not
+rescanned turn after turn). The system prompt (the operator's) and assistant turns are
+not scanned. A part that scores at or above its source's threshold gets its source's
+action, per workspace: ``flag`` (audited), ``spotlight`` (delimited and datamarked, with
+an instruction in the system prompt), or ``block``. ``spotlight_all`` spotlights every
+untrusted block whatever its score; ``canary`` plants a per-workspace secret in the
+system prompt. Response side: a message or stream that reveals the canary is blocked (or
+flagged), also when the token is split across deltas.
+
+``OutputGuard``, response side only: tool calls are checked against the tool allow-list
+and argument schemas, text against links and markdown images that carry data to
+non-allowed domains (exfiltration). On a stream, a forbidden tool is refused at its
+``content_block_start``, bad arguments at the block's end (before the client has a whole
+call to act on), an image link as soon as its markdown closes; a block ends the stream
+with an ``error`` event.
+
+Both fill ``exchange.injection`` (scores, rule ids, actions; never text) for the audit
+trail. Neither logs, stores or returns content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tutela.guard import OnError
+from tutela.guards.dlp import pointer
+from tutela.injection.canary import CanaryWatch, canary_for, plant_text
+from tutela.injection.detector import Detection, Detector, Source, shared_detector
+from tutela.injection.output import exfiltrating_links, validate
+from tutela.injection.spotlight import Spotlight
+from tutela.policy import InjectionSettings, OutputSettings
+from tutela.types import ALLOW, Exchange, Finding, InjectionSummary, StreamEvent, Verdict
+
+_SCANNED_ENDPOINTS = frozenset({"messages", "count_tokens"})
+_CANARY = "injection.canary"
+_OUTPUT = "output"
+_MAX_TOOL_JSON = 1 << 20  # bytes of streamed tool arguments kept for the schema check
+_LINK_TAIL = 2048  # characters of streamed text kept to find links split across deltas
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One unit of scanning: a user message, a document or a tool result."""
+
+    source: Source
+    path: KeyPath  # of the message or block
+    texts: tuple[tuple[KeyPath, str], ...]  # its text strings, with their paths
+
+    @property
+    def text(self) -> str:
+        if len(self.texts) == 1:
+            return self.texts[0][1]
+        return "\n\n".join(text for _path, text in self.texts)
+
+
+def _text_blocks(blocks: list[Any], base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    for j, block in enumerate(blocks):
+        if isinstance(block, dict) and block.get("type") == "text":
+            text = block.get("text")
+            if isinstance(text, str):
+                yield (*base, j, "text"), text
+
+
+def _untrusted(block: dict[str, Any], path: KeyPath) -> Part | None:
+    kind = block.get("type")
+    texts: list[tuple[KeyPath, str]] = []
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, str):
+            texts.append(((*path, "content"), content))
+        elif isinstance(content, list):
+            texts += _text_blocks(content, (*path, "content"))
+        return Part("tool_result", path, tuple(texts)) if texts else None
+    if kind == "document":
+        for name in ("title", "context"):
+            if isinstance(block.get(name), str):
+                texts.append(((*path, name), block[name]))
+        source = block.get("source")
+        if isinstance(source, dict):
+            if source.get("type") == "text" and isinstance(source.get("data"), str):
+                texts.append(((*path, "source", "data"), source["data"]))
+            elif source.get("type") == "content" and isinstance(source.get("content"), list):
+                texts += _text_blocks(source["content"], (*path, "source", "content"))
+        return Part("document", path, tuple(texts)) if texts else None
+    if kind == "search_result":
+        content = block.get("content")
+        if isinstance(content, list):
+            texts += _text_blocks(content, (*path, "content"))
+        return Part("document", path, tuple(texts)) if texts else None
+    return None
+
+
+def scan_parts(body: Mapping[str, Any]) -> Iterator[Part]:
+    """The parts of a Messages request injection defence scans (see module docstring)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        base: KeyPath = ("messages", i, "content")
+        if isinstance(content, str):
+            yield Part("user", base, ((base, content),))
+            continue
+        if not isinstance(content, list):
+            continue
+        own: list[tuple[KeyPath, str]] = []
+        for j, block in enumerate(content):
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and isinstance(block.get("text"), str):
+                own.append(((*base, j, "text"), block["text"]))
+                continue
+            part = _untrusted(block, (*base, j))
+            if part is not None:
+                yield part
+        if own:
+            yield Part("user", base, tuple(own))
+
+
+def _set(root: dict[str, Any], path: KeyPath, value: Any, copied: set[int]) -> None:
+    """``root[path] = value``, copying each container on the way the first time."""
+    node: Any = root
+    for key in path[:-1]:
+        child = node[key]
+        if id(child) not in copied:
+            child = dict(child) if isinstance(child, dict) else list(child)
+            copied.add(id(child))
+            node[key] = child
+        node = child
+    node[path[-1]] = value
+
+
+def _with_system(body: dict[str, Any], notes: list[str]) -> None:
+    """Append ``notes`` to the system prompt of ``body`` (a copy), keeping its shape."""
+    note = "\n\n".join(notes)
+    system = body.get("system")
+    if isinstance(system, list):
+        body["system"] = [*system, {"type": "text", "text": note}]
+    elif isinstance(system, str) and system:
+        body["system"] = system + "\n\n" + note
+    else:
+        body["system"] = note
+
+
+def _classes(detection: Detection) -> tuple[str, ...]:
+    return detection.rule_ids or ("inj.classifier",)
+
+
+def _summary(exchange: Exchange) -> InjectionSummary:
+    if exchange.injection is None:
+        exchange.injection = InjectionSummary()
+    return exchange.injection
+
+
+class InjectionGuard:
+    """Request guard (detect, act per source) and response guard (canary leaks)."""
+
+    name = "injection"
+    waits = False  # CPU work in this process
+
+    def __init__(self, settings: InjectionSettings, detector: Detector | None = None) -> None:
+        self.settings = settings
+        self.on_error: OnError = settings.on_error
+        self.detector = detector or shared_detector()
+
+    # ------------------------------------------------------------------ request
+
+    async def check_request(self, exchange: Exchange) -> Verdict:
+        body = exchange.body
+        if body is None or exchange.endpoint not in _SCANNED_ENDPOINTS:
+            return ALLOW
+        return self.check_body(exchange, body)
+
+    def check_body(self, exchange: Exchange, body: dict[str, Any]) -> Verdict:
+        settings = self.settings
+        workspace = exchange.principal.workspace if exchange.principal else ""
+        summary = _summary(exchange)
+        findings: list[Finding] = []
+        blocked: list[tuple[Part, Detection]] = []
+        flagged: list[tuple[Part, Detection]] = []
+        spotlit: list[Part] = []
+        spotlight_all = settings.spotlights_all(workspace)
+        for part in scan_parts(body):
+            rule = settings.source(part.source, workspace)
+            detection = self.detector.scan(part.text, part.source, {part.source: rule.threshold})
+            stats = summary.sources.setdefault(
+                part.source, {"scanned": 0, "flagged": 0, "max_score": 0.0}
+            )
+            stats["scanned"] += 1
+            stats["max_score"] = max(stats["max_score"], detection.score)
+            summary.max_score = max(summary.max_score, detection.score)
+            summary.cached += detection.cached
+            for rule_id in detection.rule_ids:
+                summary.rules[rule_id] = summary.rules.get(rule_id, 0) + 1
+            if detection.flagged and rule.action != "allow":
+                stats["flagged"] += 1
+                summary.flagged = True
+                summary.actions.append(rule.action)
+                findings += [
+                    Finding(cls=cls, pointer=pointer(part.path), score=detection.score)
+                    for cls in _classes(detection)
+                ]
+                if rule.action == "block":
+                    blocked.append((part, detection))
+                elif rule.action == "spotlight":
+                    spotlit.append(part)
+                else:
+                    flagged.append((part, detection))
+            elif spotlight_all and part.source != "user":
+                spotlit.append(part)
+        if blocked:
+            return Verdict.block(
+                "request blocked: prompt injection suspected in " + _describe(blocked),
+                *findings,
+            )
+        notes: list[str] = []
+        new_body: dict[str, Any] | None = None
+        reasons: list[str] = []
+        if spotlit:
+            new_body = dict(body)
+            copied: set[int] = {id(new_body)}
+            spotlight = Spotlight.new()
+            for part in spotlit:
+                for path, text in part.texts:
+                    _set(new_body, path, spotlight.wrap(text, part.source), copied)
+            notes.append(spotlight.instruction())
+            reasons.append(f"spotlighted {len(spotlit)} untrusted block(s)")
+            if "spotlight" not in summary.actions:
+                summary.actions.append("spotlight")
+        if exchange.endpoint == "messages" and settings.plants_canary(workspace):
+            token = canary_for(workspace, settings.canary_secret_env)
+            exchange.scratch[_CANARY] = CanaryWatch(token)
+            notes.append(plant_text(token))
+            summary.canary = "planted"
+            reasons.append("planted a canary token in the system prompt")
+        if flagged:
+            reasons.insert(0, "prompt injection suspected (flagged) in " + _describe(flagged))
+        if notes:
+            if new_body is None:
+                new_body = dict(body)
+            _with_system(new_body, notes)
+            return Verdict.transform(
+                "injection defence: " + "; ".join(reasons), new_body, *findings
+            )
+        if flagged:
+            return Verdict.allow("injection defence: " + "; ".join(reasons), *findings)
+        return ALLOW
+
+    # ------------------------------------------------------------------ response
+
+    def _leaked(self, exchange: Exchange) -> Verdict:
+        summary = _summary(exchange)
+        summary.canary = "leaked"
+        summary.flagged = True
+        finding = Finding(cls="inj.canary_leak", score=1.0)
+        reason = "response reveals the system prompt's canary token (system-prompt leakage)"
+        if self.settings.canary_action == "block":
+            summary.actions.append("block")
+            return Verdict.block("response blocked: " + reason, finding)
+        summary.actions.append("flag")
+        return Verdict.allow("flagged: " + reason, finding)
+
+    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict:
+        watch: CanaryWatch | None = exchange.scratch.get(_CANARY)
+        if watch is None:
+            return ALLOW
+        content = message.get("content")
+        if not isinstance(content, list):
+            return ALLOW
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "text" and isinstance(block.get("text"), str):
+                if watch.found_in(block["text"]):
+                    return self._leaked(exchange)
+            elif "input" in block and watch.found_in(orjson.dumps(block["input"]).decode()):
+                return self._leaked(exchange)
+        return ALLOW
+
+    def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict:
+        watch: CanaryWatch | None = exchange.scratch.get(_CANARY)
+        if watch is None or event.event != "content_block_delta" or event.data is None:
+            return ALLOW
+        delta = event.data.get("delta")
+        index = event.data.get("index")
+        if not isinstance(delta, dict) or not isinstance(index, int):
+            return ALLOW
+        piece = delta.get("text", delta.get("partial_json"))
+        if isinstance(piece, str) and watch.feed(index, piece):
+            if exchange.scratch.get("injection.leak_reported"):
+                return ALLOW
+            exchange.scratch["injection.leak_reported"] = True
+            return self._leaked(exchange)
+        return ALLOW
+
+    def finish(self, exchange: Exchange) -> None:
+        exchange.scratch.pop(_CANARY, None)
+
+
+def _describe(items: list[tuple[Part, Detection]]) -> str:
+    part, detection = max(items, key=lambda item: item[1].score)
+    more = f" and {len(items) - 1} more part(s)" if len(items) > 1 else ""
+    return (
+        f"{part.source} at {pointer(part.path)} (score {detection.score:.2f}, "
+        f"threshold {detection.threshold:.2f}; {', '.join(_classes(detection))}){more}"
+    )
+
+
+# ---------------------------------------------------------------------- output
+
+
+class _Streamed:
+    """One stream's open blocks: tool name and argument JSON, or a tail of text."""
+
+    __slots__ = ("reported", "text", "tools", "total")
+
+    def __init__(self) -> None:
+        self.tools: dict[int, tuple[str, list[str], int]] = {}
+        self.text: dict[int, str] = {}
+        self.total: dict[int, int] = {}
+        self.reported: set[tuple[str, str, int]] = set()
+
+
+class OutputGuard:
+    """Response guard: tool allow-list and argument schemas, exfiltration links."""
+
+    name = "output"
+
+    def __init__(self, settings: OutputSettings) -> None:
+        self.settings = settings
+        self.on_error: OnError = settings.on_error
+
+    def _workspace(self, exchange: Exchange) -> str:
+        return exchange.principal.workspace if exchange.principal else ""
+
+    def _verdict(self, exchange: Exchange, problems: list[tuple[str, str, str]]) -> Verdict:
+        """``problems``: (finding class, action, description)."""
+        acted = [p for p in problems if p[1] != "allow"]
+        if not acted:
+            return ALLOW
+        summary = _summary(exchange)
+        summary.output += [cls for cls, _action, _what in acted]
+        findings = [Finding(cls=cls) for cls, _action, _what in acted]
+        blocking = [p for p in acted if p[1] == "block"]
+        if blocking:
+            summary.actions.append("block")
+            return Verdict.block(
+                "response blocked by output validation: " + "; ".join(p[2] for p in blocking),
+                *findings,
+            )
+        summary.actions.append("annotate")
+        return Verdict.allow(
+            "output validation (annotated): " + "; ".join(p[2] for p in acted), *findings
+        )
+
+    def _tool_name(self, exchange: Exchange, name: str) -> list[tuple[str, str, str]]:
+        tools = self.settings.tools_for(self._workspace(exchange))
+        if tools.allow and name not in tools.allow:
+            return [
+                ("tool.not_allowed", self.settings.tool_action, f"tool {name!r} is not allowed")
+            ]
+        return []
+
+    def _tool_input(self, exchange: Exchange, name: str, value: Any) -> list[tuple[str, str, str]]:
+        schema = self.settings.tools_for(self._workspace(exchange)).schemas.get(name)
+        if schema is None:
+            return []
+        problems = validate(value, schema)
+        if not problems:
+            return []
+        return [
+            (
+                "tool.bad_arguments",
+                self.settings.tool_action,
+                f"tool {name!r} arguments break its schema at " + ", ".join(problems[:5]),
+            )
+        ]
+
+    def _links(self, exchange: Exchange, text: str) -> list[tuple[str, str, str, int]]:
+        domains = self.settings.domains_for(self._workspace(exchange))
+        out: list[tuple[str, str, str, int]] = []
+        for hit in exfiltrating_links(text, domains):
+            action = (
+                self.settings.image_action if hit.kind == "image" else self.settings.link_action
+            )
+            out.append(
+                (f"link.{hit.kind}", action, f"{hit.kind} to {hit.host} carries data", hit.start)
+            )
+        return out
+
+    def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict:
+        content = message.get("content")
+        if not isinstance(content, list):
+            return ALLOW
+        problems: list[tuple[str, str, str]] = []
+        for block in content:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "tool_use" and isinstance(block.get("name"), str):
+                problems += self._tool_name(exchange, block["name"])
+                problems += self._tool_input(exchange, block["name"], block.get("input"))
+            elif kind == "text" and isinstance(block.get("text"), str):
+                problems += [p[:3] for p in self._links(exchange, block["text"])]
+        return self._verdict(exchange, problems)
+
+    def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict:
+        data = event.data
+        if data is None:
+            return ALLOW
+        state: _Streamed | None = exchange.scratch.get(_OUTPUT)
+        if state is None:
+            state = exchange.scratch[_OUTPUT] = _Streamed()
+        index = data.get("index")
+        if not isinstance(index, int):
+            return ALLOW
+        name = event.event
+        if name == "content_block_start":
+            block = data.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                name_value = block.get("name")
+                tool = name_value if isinstance(name_value, str) else ""
+                state.tools[index] = (tool, [], 0)
+                return self._verdict(exchange, self._tool_name(exchange, tool))
+            if isinstance(block, dict) and block.get("type") == "text":
+                state.text[index] = ""
+                state.total[index] = 0
+            return ALLOW
+        if name == "content_block_delta":
+            delta = data.get("delta")
+            if not isinstance(delta, dict):
+                return ALLOW
+            if delta.get("type") == "input_json_delta" and index in state.tools:
+                tool, parts, size = state.tools[index]
+                piece = delta.get("partial_json")
+                if isinstance(piece, str) and size + len(piece) <= _MAX_TOOL_JSON:
+                    parts.append(piece)
+                    state.tools[index] = (tool, parts, size + len(piece))
+                return ALLOW
+            if delta.get("type") == "text_delta" and index in state.text:
+                piece = delta.get("text")
+                if not isinstance(piece, str):
+                    return ALLOW
+                buffer = state.text[index] + piece
+                base = state.total[index] - len(state.text[index])
+                state.total[index] += len(piece)
+                fresh: list[tuple[str, str, str]] = []
+                found = self._links(exchange, buffer) if "http" in buffer.lower() else []
+                for cls, action, what, start in found:
+                    key = (cls, what, base + start)
+                    if key not in state.reported:
+                        state.reported.add(key)
+                        fresh.append((cls, action, what))
+                state.text[index] = buffer[-_LINK_TAIL:]
+                return self._verdict(exchange, fresh) if fresh else ALLOW
+            return ALLOW
+        if name == "content_block_stop":
+            state.text.pop(index, None)
+            entry = state.tools.pop(index, None)
+            if entry is None:
+                return ALLOW
+            tool, parts, _size = entry
+            try:
+                value = orjson.loads("".join(parts)) if parts else {}
+            except orjson.JSONDecodeError:
+                value = None
+            if value is None and parts:
+                return self._verdict(
+                    exchange,
+                    [
+                        (
+                            "tool.bad_arguments",
+                            self.settings.tool_action,
+                            f"tool {tool!r} arguments are not JSON",
+                        )
+                    ]
+                    if self.settings.tools_for(self._workspace(exchange)).schemas.get(tool)
+                    else [],
+                )
+            return self._verdict(exchange, self._tool_input(exchange, tool, value))
+        return ALLOW
+
+    def finish(self, exchange: Exchange) -> None:
+        exchange.scratch.pop(_OUTPUT, None)

@@ -1,0 +1,1 @@
+"""Prompt-injection detection (placeholder docstring, replaced below)."""

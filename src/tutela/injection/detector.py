@@ -1,0 +1,201 @@
+"""The injection detector: normalise, match rules, score with the model, decide per source.
+
+``Detector.analyse(text)`` gives an ``Analysis`` (score, model score, rule hits, what
+normalisation undid) that does not depend on where the text came from, and is cached by
+content hash, so a conversation's unchanged history is not rescanned turn after turn.
+``Detector.scan(text, source, thresholds)`` turns it into a ``Detection``: flagged when
+the score reaches the threshold for the source. Untrusted sources (``document``,
+``tool_result``) have lower thresholds than a user's own words: the same sentence is more
+suspicious inside a fetched page than in the user's own question.
+
+Scores combine as a noisy-or of the model's score and the strongest rule's score. Text
+hidden from humans (Unicode tags, decoded base64 or hex) is analysed on its own too and, if
+it reads as an injection, reported as ``inj.invisible`` or ``inj.encoded``.
+
+Never logs, never keeps text: the cache holds digests and numbers only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tutela.injection.model import Model, shipped_model
+from tutela.injection.normalise import Normalised, normalise
+from tutela.injection.rules import RuleHit, match_rules
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "SOURCES",
+    "Analysis",
+    "Detection",
+    "Detector",
+    "Source",
+    "shared_detector",
+]
+
+Source = Literal["user", "document", "tool_result"]
+SOURCES: tuple[Source, ...] = ("user", "document", "tool_result")
+
+DEFAULT_THRESHOLDS: Mapping[Source, float] = {"user": 0.92, "document": 0.75, "tool_result": 0.75}
+"""Chosen by ``bench/injection_eval.py`` (see docs/guards/injection.md for the figures)."""
+
+_CACHE_SIZE = 8192
+_PAYLOAD_SCORE = 0.5  # a hidden payload that scores this much is reported as an attack
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Analysis:
+    """What the detector concluded about a text, whatever its source. Never the text."""
+
+    score: float
+    model_score: float
+    rules: tuple[RuleHit, ...] = ()
+    zero_width: int = 0
+    bidi: int = 0
+    tags: int = 0
+    homoglyphs: int = 0
+    encoded: int = 0
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({hit.id for hit in self.rules}))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detection:
+    """An analysis judged for one source: ``flagged`` when ``score >= threshold``."""
+
+    analysis: Analysis
+    source: Source
+    threshold: float
+    flagged: bool
+    cached: bool = False
+
+    @property
+    def score(self) -> float:
+        return self.analysis.score
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return self.analysis.rule_ids
+
+
+def _noisy_or(a: float, b: float) -> float:
+    return 1.0 - (1.0 - a) * (1.0 - b)
+
+
+@dataclass(slots=True)
+class _Cache:
+    size: int
+    entries: OrderedDict[bytes, Analysis] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: bytes) -> Analysis | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: Analysis) -> None:
+        with self.lock:
+            self.entries[key] = value
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+class Detector:
+    """Rules plus the shipped model, with a content-hash verdict cache."""
+
+    def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
+        self.model = model or shipped_model()
+        self._cache = _Cache(cache_size)
+        self.hits = 0
+        self.misses = 0
+
+    def _judge(self, norm: Normalised) -> tuple[float, float, list[RuleHit]]:
+        model_score = self.model.score(norm.text)
+        hits = match_rules(norm.text)
+        return model_score, max((h.score for h in hits), default=0.0), hits
+
+    def analyse_uncached(self, text: str) -> Analysis:
+        norm = normalise(text)
+        model_score, rule_score, hits = self._judge(norm)
+        extra: list[RuleHit] = []
+        for index, payload in enumerate(norm.payloads):
+            inner = normalise(payload)
+            inner_model, inner_rule, _ = self._judge(inner)
+            inner_score = _noisy_or(inner_model, inner_rule)
+            if inner_score >= _PAYLOAD_SCORE:
+                family = "inj.invisible" if index == 0 and norm.tags else "inj.encoded"
+                extra.append(RuleHit(id=family, score=max(0.95, inner_score), start=-1, end=-1))
+        if norm.tags and not any(h.id == "inj.invisible" for h in extra):
+            extra.append(RuleHit(id="inj.invisible", score=0.8, start=-1, end=-1))
+        if norm.zero_width >= 2 or norm.bidi:
+            # Hidden characters inside words: suspicious alone, damning with anything else.
+            base = 0.6 if norm.zero_width >= 2 else 0.4
+            extra.append(RuleHit(id="inj.invisible", score=base, start=-1, end=-1))
+        if norm.homoglyphs and max(model_score, rule_score) >= 0.3:
+            extra.append(RuleHit(id="inj.homoglyph", score=0.9, start=-1, end=-1))
+        hits += extra
+        rule_score = max((h.score for h in hits), default=0.0)
+        # Obfuscation plus any other signal: the disguise is the evidence.
+        score = _noisy_or(model_score, rule_score)
+        if extra and (model_score >= 0.3 or len(hits) > len(extra)):
+            score = max(score, 0.97)
+        return Analysis(
+            score=round(score, 4),
+            model_score=round(model_score, 4),
+            rules=tuple(hits),
+            zero_width=norm.zero_width,
+            bidi=norm.bidi,
+            tags=norm.tags,
+            homoglyphs=norm.homoglyphs,
+            encoded=norm.encoded,
+        )
+
+    def analyse(self, text: str) -> tuple[Analysis, bool]:
+        """The analysis of ``text`` and whether it came from the cache."""
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        found = self._cache.get(key)
+        if found is not None:
+            self.hits += 1
+            return found, True
+        self.misses += 1
+        analysis = self.analyse_uncached(text)
+        self._cache.put(key, analysis)
+        return analysis, False
+
+    def scan(
+        self,
+        text: str,
+        source: Source = "user",
+        thresholds: Mapping[Source, float] | None = None,
+    ) -> Detection:
+        analysis, cached = self.analyse(text)
+        threshold = (thresholds or DEFAULT_THRESHOLDS)[source]
+        return Detection(
+            analysis=analysis,
+            source=source,
+            threshold=threshold,
+            flagged=analysis.score >= threshold,
+            cached=cached,
+        )
+
+
+_SHARED: Detector | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_detector() -> Detector:
+    """One detector (model and cache) per process."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None:
+            _SHARED = Detector()
+        return _SHARED

@@ -1,0 +1,99 @@
+"""The shipped injection classifier: a sparse logistic model over word n-grams.
+
+The weights live in ``data/model.json.gz`` (written by ``train/injection/train.py``),
+loaded once per process. Scoring is pure Python: one dictionary lookup per feature, one
+prefix sum, one sigmoid per window; the text's score is its most suspicious window's.
+Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import itertools
+import json
+import math
+import operator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tutela.injection.features import norm, tokens, windows
+
+__all__ = ["Model", "shipped_model"]
+
+MODEL_FILE = "model.json.gz"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Model:
+    """Weights per feature, a bias, and where the weights came from."""
+
+    weights: dict[str, float]
+    bias: float
+    meta: dict[str, Any]
+    unknown_unigram: float = 0.0  # weight of a token outside the vocabulary
+    unknown_bigram: float = 0.0  # weight of a token pair outside the vocabulary
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        return cls(
+            weights={k: float(v) for k, v in data["weights"].items()},
+            bias=float(data["bias"]),
+            meta=dict(data.get("meta", {})),
+            unknown_unigram=float(data.get("unknown_unigram", 0.0)),
+            unknown_bigram=float(data.get("unknown_bigram", 0.0)),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bias": self.bias,
+            "weights": self.weights,
+            "meta": self.meta,
+            "unknown_unigram": self.unknown_unigram,
+            "unknown_bigram": self.unknown_bigram,
+        }
+
+    def logit(self, text: str) -> float:
+        """The highest window logit of ``text`` (the bias alone for an empty text)."""
+        toks = tokens(text)
+        if not toks:
+            return self.bias
+        # Per-token weight (its unigram plus the bigram ending at it), summed in C-level
+        # maps; equals summing ``token_features`` one by one, which training uses.
+        get = self.weights.get
+        unigrams = map(get, toks, itertools.repeat(self.unknown_unigram))
+        pairs = map(" ".join, zip(itertools.chain(("<s>",), toks), toks, strict=False))
+        bigrams = map(get, pairs, itertools.repeat(self.unknown_bigram))
+        prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
+        best = -math.inf
+        for start, end in windows(len(toks)):
+            value = (prefix[end] - prefix[start]) / norm(end - start)
+            if value > best:
+                best = value
+        return self.bias + best
+
+    def score(self, text: str) -> float:
+        """Probability-like score in [0, 1] that ``text`` carries an injection."""
+        return _sigmoid(self.logit(text))
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+@functools.cache
+def shipped_model() -> Model:
+    """The model that ships in the package, loaded once per process."""
+    data = resources.files("tutela.injection").joinpath("data").joinpath(MODEL_FILE)
+    with resources.as_file(data) as path:
+        return Model.load(path)

@@ -1,0 +1,299 @@
+"""Rules for well-known injection and jailbreak families, matched on normalised, lower-cased text.
+
+Each rule has a stable id (``inj.<family>``) and a score: how sure a match alone makes us.
+Patterns are deliberately phrase-shaped (a verb *and* its object, "ignore ... previous
+instructions", not the word "ignore"), because benign text is full of trigger words. The
+obfuscation families (``inj.invisible``, ``inj.encoded``, ``inj.homoglyph``) are decided
+by the detector from what normalisation undid, not by a pattern here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RULES", "Rule", "RuleHit", "match_rules"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    pattern: re.Pattern[str]
+    score: float
+    needles: tuple[str, ...]  # the pattern cannot match unless one of these is in the text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleHit:
+    """A rule that matched: its id, score and where (in the normalised text), never the text."""
+
+    id: str
+    score: float
+    start: int
+    end: int
+
+
+_W = r"(?:[\w'-]+\s+)"
+_VERB_IGNORE = r"(?:ignore|disregard|forget|skip|override|bypass|overlook|abandon|neglect|discard)"
+_WHICH = r"(?:previous|prior|above|earlier|preceding|original|initial|system|all|any|every|your|the|these|those|old)"
+_ORDERS = (
+    r"(?:instructions?|prompts?|rules|directions?|guidelines|directives?|commands?|"
+    r"programming|constraints|restrictions|guardrails|policies|safeguards|filters)"
+)
+_MODES = (
+    r"(?:admin|administrator|developer|dev|debug|god|root|sudo|dan|jailbreak|jailbroken|"
+    r"unrestricted|unfiltered|uncensored|maintenance|superuser|super user|evil|chaos)"
+)
+_REVEAL = (
+    r"(?:reveal|print|show|repeat|output|display|tell me|give me|write out|write down|leak|"
+    r"dump|recite|spell out|share|copy|paste|return|list|what (?:is|are|was|were))"
+)
+_HIDDEN = (
+    r"(?:system prompt|system message|initial prompt|initial instructions|hidden prompt|"
+    r"hidden instructions|secret instructions|original instructions|original prompt|"
+    r"pre-?prompt|developer (?:message|prompt|instructions)|instructions you were given|"
+    r"access code|password you were given)"
+)
+
+
+def _rule(rule_id: str, score: float, needles: str, pattern: str) -> Rule:
+    return Rule(
+        id=rule_id,
+        pattern=re.compile(pattern, re.MULTILINE),
+        score=score,
+        needles=tuple(needles.split()),
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    # Instruction override: "ignore all previous instructions", "disregard the rules above".
+    _rule(
+        "inj.override",
+        0.95,
+        "ignor disregard forget skip overrid bypass overlook abandon neglect discard",
+        rf"\b{_VERB_IGNORE}\s+{_W}{{0,3}}?{_WHICH}\s+{_W}{{0,2}}?{_ORDERS}\b",
+    ),
+    _rule(
+        "inj.override",
+        0.7,
+        "instruction prompt rule direction guideline directive command programming constraint restriction guardrail polic safeguard filter",
+        rf"\b(?:new|updated|real|actual|true) {_ORDERS}\s*:",
+    ),
+    _rule(
+        "inj.override",
+        0.75,
+        "follow obey",
+        rf"\b(?:do not|don't|never) (?:follow|obey) (?:the|your|any) {_W}{{0,2}}?{_ORDERS}\b",
+    ),
+    _rule(
+        "inj.override",
+        0.85,
+        "instead rather",
+        r"\b(?:instead|rather),? (?:you (?:must|will|should)|your (?:new )?task is)\b",
+    ),
+    _rule(
+        "inj.override",
+        0.9,
+        "override",
+        r"\b(?:admin(?:istrator)?|system|developer|root|security|emergency|maintenance)\s+"
+        r"override\b",
+    ),
+    # Role or mode switch: "you are now in admin mode", "enable developer mode", DAN.
+    _rule(
+        "inj.role_switch",
+        0.93,
+        " mode",
+        rf"\b(?:you are now|you're now|you are in|you will now be in|you will enter|"
+        rf"you must enter|now enter|now switch to|now activate)\s+(?:in\s+)?(?:the\s+|an?\s+)?"
+        rf"{_W}?{_MODES}\s+mode\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.93,
+        " mode",
+        r"\b(?:enter|entering|switch to|switching to|activate|enable|enabling|go into)\s+"
+        r"(?:the\s+|an?\s+)?(?:[\w'-]+\s+)?(?:dan|jailbreak|jailbroken|unrestricted|unfiltered|"
+        r"uncensored|god|evil|chaos|opposite)\s+mode\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.5,
+        " mode",
+        rf"\b(?:enter|entering|switch to|activate|enable|enabling|go into)\s+"
+        rf"(?:the\s+|an?\s+)?{_W}?{_MODES}\s+mode\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.95,
+        "anything jailbr",
+        r"\b(?:do anything now|jailbroken|jailbreak mode)\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.85,
+        " as ",
+        r"\b(?:act|behave|respond|answer) as (?:an? |if you (?:were|are) (?:an? )?)?"
+        r"(?:unrestricted|unfiltered|uncensored|evil|jailbroken|amoral|unethical)\b",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.85,
+        "pretend imagine assume",
+        r"\b(?:pretend|imagine|assume) (?:that )?you (?:have no|are not bound by|don't have|"
+        r"do not have|are free (?:of|from)) (?:any )?(?:restrictions|rules|limits|guidelines|filters)",
+    ),
+    _rule(
+        "inj.role_switch",
+        0.6,
+        "you are ",
+        r"\byou are (?:now|no longer) (?:a|an|the|my|in|free|bound|restricted)\b",
+    ),
+    # Jailbreak framing: a persona or mode without rules, two answers, "stay in character".
+    _rule(
+        "inj.jailbreak",
+        0.93,
+        "restrict filter censor guideline polic rule ethic moral limit",
+        r"\b(?:without|free (?:of|from)|no longer (?:have|bound by)|not bound by|has no|have no|"
+        r"doesn't have|does not have|don't have any|ignores? all)\s+(?:any\s+)?(?:\w+\s+)?"
+        r"(?:restrictions|filters|filtering|censorship|guidelines|policies|rules|ethics|morals|"
+        r"ethical (?:guidelines|principles|constraints|boundaries)|moral (?:guidelines|principles|"
+        r"constraints)|limitations|limits)\b.{0,80}\b(?:you|your|ai|assistant|chatgpt|model|"
+        r"answer|respond|reply)\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.93,
+        "openai anthropic content polic",
+        r"\b(?:ignore|bypass|break|violate|disregard|not (?:follow|adhere to|comply with)|"
+        r"free from|not bound by)\s+(?:\w+\s+){0,3}?(?:openai|anthropic|content polic(?:y|ies)|"
+        r"usage polic(?:y|ies)|safety (?:guidelines|policies|filters))\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.9,
+        "respond answer two response",
+        r"\b(?:two|2|both) (?:different |separate )?(?:responses|answers|paragraphs)\b.{0,120}"
+        r"\b(?:normal|classic|standard|filtered|censored)\b.{0,120}\b(?:jailbr\w*|developer|"
+        r"unfiltered|uncensored|dan|evil|opposite)\b",
+    ),
+    _rule(
+        "inj.jailbreak",
+        0.85,
+        "character",
+        r"\b(?:break(?:ing)? character|stay(?:ing)? in character|remain in character|"
+        r"never break character|out of character)\b",
+    ),
+    # System-prompt extraction: "repeat your system prompt", "print everything above".
+    _rule(
+        "inj.prompt_extraction",
+        0.93,
+        "prompt instruction message code password",
+        rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b",
+    ),
+    _rule(
+        "inj.prompt_extraction",
+        0.93,
+        "above before prior so far verbatim word for",
+        rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:everything|all(?: the)? text|the text|the words|all words|"
+        r"all instructions|your instructions|your prompt|your rules)\s+(?:above|before|prior|so far|"
+        r"verbatim|word for word)\b",
+    ),
+    _rule(
+        "inj.prompt_extraction",
+        0.88,
+        "your ",
+        r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b",
+    ),
+    # Delimiter and chat-template spoofing.
+    _rule(
+        "inj.template_spoof",
+        0.95,
+        "<| inst] sys",
+        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
+        r"end_header_id|begin_of_text|end|im_sep)\|>|\[/?inst\]|<<\s*/?sys\s*>>",
+    ),
+    _rule(
+        "inj.template_spoof",
+        0.8,
+        "</ <sys <ins <adm <dev",
+        r"</?(?:system|system_prompt|sys|instructions?|admin|developer)>|"
+        r"</(?:document|documents|tool_result|search_result|untrusted[\w-]*|context|data|user_input)>",
+    ),
+    _rule(
+        "inj.template_spoof",
+        0.65,
+        "human assistant system user",
+        r"^\s*(?:human|assistant|system|user)\s*:\s*\S",
+    ),
+    _rule(
+        "inj.template_spoof",
+        0.75,
+        "system admin instruction developer",
+        r"^\s*(?:#{2,}|\[|\*\*)\s*(?:system|admin(?:istrator)?|new instructions?|instructions?|"
+        r"developer)\s*(?:message|note|override|prompt)?\s*(?:\]|\*\*)?\s*:?\s*$|"
+        r"^\s*\[(?:system|admin(?:istrator)?)(?: message| note| override)?\]",
+    ),
+)
+
+
+class _Prefilter:
+    """Which rules can match: one Hyperscan pass when available, else substring needles.
+
+    Hyperscan runs each pattern in ASCII mode with ``\\w`` widened to any non-ASCII byte,
+    so it reports a superset of the rules Python ``re`` would match; Python confirms each
+    reported rule and finds where. Without Hyperscan (no wheel for the platform), a rule's
+    regex runs only when one of its needles is in the text.
+    """
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self.database: Any = None
+        try:
+            import hyperscan
+
+            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            expressions = [
+                r.pattern.pattern.replace(r"[\w", r"[\w\x80-\xff")
+                .replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
+                .encode()
+                for r in rules
+            ]
+            flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
+            database.compile(
+                expressions=expressions,
+                ids=list(range(len(rules))),
+                elements=len(rules),
+                flags=[flags] * len(rules),
+            )
+            self.database = database
+        except Exception:
+            self.database = None
+
+    def candidates(self, lowered: str) -> list[Rule]:
+        if self.database is None:
+            return [r for r in self.rules if any(n in lowered for n in r.needles)]
+        found: list[int] = []
+
+        def on_match(index: int, _start: int, _end: int, _flags: int, _ctx: Any) -> None:
+            found.append(index)
+
+        self.database.scan(lowered.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+        return [self.rules[i] for i in sorted(found)]
+
+
+_prefilter: _Prefilter | None = None
+
+
+def match_rules(text: str) -> list[RuleHit]:
+    """Every rule hit in ``text`` (already normalised); lower-cases it first."""
+    global _prefilter
+    if _prefilter is None:
+        _prefilter = _Prefilter(RULES)
+    lowered = text.lower()
+    hits: list[RuleHit] = []
+    for rule in _prefilter.candidates(lowered):
+        match = rule.pattern.search(lowered)
+        if match is not None:
+            hits.append(RuleHit(id=rule.id, score=rule.score, start=match.start(), end=match.end()))
+    return hits
