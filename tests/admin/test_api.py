@@ -223,3 +223,27 @@ async def test_denied_admin_actions_are_audited_where_the_caller_belongs(world: 
                                             "other_admin")).body)
     assert all(row["event_type"] != "admin.denied" for row in b_view)
     assert b is not None
+
+
+async def test_audit_search_filters_and_audited_export(world: World) -> None:
+    await world.call("POST", "/admin/v1/workspaces/a/keys", "admin", {"role": "viewer"})
+    await world.call("POST", "/admin/v1/workspaces/b/keys", "other_admin", {"role": "viewer"})
+    found = orjson.loads(
+        (await world.call("GET", "/admin/v1/workspaces/a/audit", "viewer",
+                          query=b"event_type=api_key.*&since=1h")).body
+    )
+    assert found and all(r["event_type"].startswith("api_key.") for r in found)
+    bad = await world.call("GET", "/admin/v1/workspaces/a/audit", "viewer", query=b"since=yesterday")
+    assert bad.status == 400 and "ISO 8601" in bad.body.decode()
+    export = await world.call("GET", "/admin/v1/workspaces/a/audit/export", "viewer",
+                              query=b"format=csv")
+    assert export.status == 200 and export.body.startswith(b"seq,time,event_type")
+    lines = export.body.decode().splitlines()
+    a = world.store.get_workspace("a")
+    assert a is not None
+    assert len(lines) - 1 == len(world.store.audit_events(workspace_id=a.id)) - 1  # + export
+    exports = world.store.audit_events("export.audit_events")
+    assert exports and exports[0]["workspace_id"] == a.id
+    assert exports[0]["event"]["count"] == len(lines) - 1
+    other = await world.call("GET", "/admin/v1/workspaces/b/audit/export", "viewer")
+    assert other.status == 403

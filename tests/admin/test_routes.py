@@ -47,6 +47,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/admin/v1/workspaces/{workspace}/members/{email}"): A_ADMINS,
     ("DELETE", "/admin/v1/workspaces/{workspace}/members/{email}"): A_ADMINS,
     ("GET", "/admin/v1/workspaces/{workspace}/audit"): A_ADMINS | {"viewer", "auditor"},
+    ("GET", "/admin/v1/workspaces/{workspace}/audit/export"): A_ADMINS | {"viewer", "auditor"},
 }
 
 

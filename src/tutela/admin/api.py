@@ -9,7 +9,6 @@ import datetime as dt
 import re
 from typing import Any
 
-import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tutela.admin.http import HttpError, Response
@@ -417,29 +416,81 @@ async def delete_member(ctx: Context) -> Response:
 # -- audit ------------------------------------------------------------------------------
 
 
-async def workspace_audit(ctx: Context) -> Response:
-    assert ctx.workspace is not None
+def _audit_query(ctx: Context) -> tuple[dict[str, Any], int]:
+    from tutela.audit.search import FILTERS, search_filters
+
     query = ctx.request.query
     try:
-        limit = max(1, min(1000, int(query.get("limit", "100"))))
-    except ValueError:
-        raise HttpError(400, "invalid_request", "limit must be an integer") from None
+        limit = int(query.get("limit", "100"))
+        filters = search_filters({name: query.get(name) for name in FILTERS})
+    except ValueError as exc:
+        raise HttpError(400, "invalid_request", str(exc)) from None
+    return filters, limit
+
+
+async def workspace_audit(ctx: Context) -> Response:
+    """The workspace's events, newest first; filters: since, until (ISO 8601 or 24h/7d),
+    event_type (or family.*), actor, key, class, request_id; limit (at most 1000)."""
+    assert ctx.workspace is not None
+    filters, limit = _audit_query(ctx)
     rows = await asyncio.to_thread(
-        ctx.gateway.store.audit_events,
-        query.get("event_type") or None,
-        limit,
-        ctx.workspace.id,
+        ctx.gateway.store.search_audit,
+        workspace_id=ctx.workspace.id,
+        limit=max(1, min(1000, limit)),
+        **filters,
     )
-    out = []
-    for row in rows:
-        out.append(
+    return Response.json(
+        [
             {
+                "seq": row["seq"],
                 "uid": row["uid"],
                 "ts": row["ts"].isoformat(),
                 "event_type": row["event_type"],
                 "actor": row["actor"],
                 "outcome": row["outcome"],
-                "data": orjson.loads(row["data"]),
+                "data": row["event"],
             }
-        )
-    return Response.json(out)
+            for row in rows
+        ]
+    )
+
+
+async def workspace_audit_export(ctx: Context) -> Response:
+    """The workspace's events, oldest first, as a JSON Lines or CSV download (format=);
+    the same filters as the listing. The export is itself an audit event."""
+    from tutela.audit.events import DataExport
+    from tutela.audit.search import render_export, shown
+    from tutela.identity.events import actor_of
+
+    assert ctx.workspace is not None
+    fmt = ctx.request.query.get("format", "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        raise HttpError(400, "invalid_request", "format must be jsonl or csv")
+    filters, limit = _audit_query(ctx)
+    rows = await asyncio.to_thread(
+        ctx.gateway.store.search_audit,
+        workspace_id=ctx.workspace.id,
+        limit=max(1, min(1_000_000, limit if "limit" in ctx.request.query else 1_000_000)),
+        oldest_first=True,
+        **filters,
+    )
+    await _audit(
+        ctx,
+        DataExport(
+            activity="audit_events",
+            actor=actor_of(ctx.who.label, ctx.who.provider),
+            workspace_id=ctx.workspace.id,
+            src_ip=ctx.request.client_ip,
+            format=fmt,
+            count=len(rows),
+            filters=shown(filters),
+        ),
+    )
+    body = render_export(rows, fmt).encode()
+    return Response(
+        body=body,
+        content_type="application/x-ndjson" if fmt == "jsonl" else "text/csv; charset=utf-8",
+        headers=[
+            ("content-disposition", f'attachment; filename="audit-{ctx.workspace.name}.{fmt}"')
+        ],
+    )

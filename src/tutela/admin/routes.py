@@ -113,6 +113,13 @@ def build_routes() -> tuple[Route, ...]:
             "remove a member",
         ),
         r("GET", ws + "/audit", p.AUDIT_READ, api.workspace_audit, "the workspace's audit events"),
+        r(
+            "GET",
+            ws + "/audit/export",
+            p.AUDIT_READ,
+            api.workspace_audit_export,
+            "download the workspace's audit events (jsonl or csv); the export is audited",
+        ),
         r("GET", "/sso/providers", PUBLIC, sso.providers, "sign-in options"),
         r("GET", "/sso/oidc/{provider}/login", PUBLIC, sso.oidc_login, "start an OIDC sign-in"),
         r("GET", "/sso/oidc/{provider}/callback", PUBLIC, sso.oidc_callback, "OIDC redirect URI"),

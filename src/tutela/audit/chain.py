@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,12 +38,40 @@ if TYPE_CHECKING:
 log = logging.getLogger("tutela.audit")
 
 GENESIS = "0" * 64
+_LATE_UTF8 = re.compile(rb"[\xee-\xf4]")  # lead bytes of U+E000 and above
 _CHECKPOINT_TAG = b"tutela-audit-checkpoint/v1"
 
 
 def canonical(event: dict[str, Any]) -> bytes:
-    """Canonical JSON bytes of an event (see module docstring for the RFC 8785 scope)."""
-    return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    """Canonical JSON bytes of an event (see module docstring for the RFC 8785 scope).
+
+    RFC 8785 orders keys by UTF-16 code units; orjson orders by code point. The two agree
+    unless a key holds a character at or above U+E000, so only then are keys re-sorted."""
+    data = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    if _LATE_UTF8.search(data) and _late_keys(event):  # the byte scan makes this rare
+        return orjson.dumps(_utf16_sorted(event))
+    return data
+
+
+def _late_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(
+            (max(key, default="") >= "\ue000") or _late_keys(item) for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_late_keys(item) for item in value)
+    return False
+
+
+def _utf16_sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _utf16_sorted(value[key])
+            for key in sorted(value, key=lambda k: k.encode("utf-16-be"))
+        }
+    if isinstance(value, list):
+        return [_utf16_sorted(item) for item in value]
+    return value
 
 
 def link(prev_hash: str, data: bytes) -> str:

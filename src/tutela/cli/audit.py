@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import io
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,25 +14,14 @@ import orjson
 from tutela.cli.common import config_option, db_option, fail, json_option, load
 from tutela.errors import TutelaError
 
-_RELATIVE = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
 
 def parse_when(text: str | None) -> dt.datetime | None:
-    """An ISO 8601 time (UTC when no offset is given) or an age such as ``15m``, ``24h``, ``7d``."""
-    if not text:
-        return None
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return dt.datetime.now(dt.UTC) - dt.timedelta(**{_UNITS[unit]: amount})
+    from tutela.audit.search import parse_when as parse
+
     try:
-        when = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither an ISO 8601 time nor an age like 24h or 7d"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+        return parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.group()
@@ -208,7 +194,6 @@ def search(limit: int, config: str | None, db: str | None, as_json: bool, **give
         )
 
 
-_CSV_COLUMNS = ("seq", "time", "event_type", "class_uid", "workspace_id", "actor", "outcome", "uid")
 
 
 @audit.command("export")
@@ -227,28 +212,10 @@ def export(
     _, store = load(config, db)
     filters = _filters(store, **given)
     rows = store.search_audit(**filters, limit=limit, oldest_first=True)
-    buffer = io.StringIO()
-    if fmt == "jsonl":
-        for row in rows:
-            buffer.write(row["data"] + "\n")
-    else:
-        writer = csv.writer(buffer)
-        writer.writerow([*_CSV_COLUMNS, "event"])
-        for row in rows:
-            writer.writerow(
-                [
-                    row["seq"],
-                    row["ts"].isoformat(),
-                    row["event_type"],
-                    row["class_uid"],
-                    row["workspace_id"] or "",
-                    row["actor"],
-                    row["outcome"],
-                    row["uid"],
-                    row["data"],
-                ]
-            )
-    shown = {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in filters.items()}
+    from tutela.audit.search import render_export
+
+    text = render_export(rows, fmt)
+    from tutela.audit.search import shown
     store.append_audit(
         [
             DataExport(
@@ -257,14 +224,14 @@ def export(
                 workspace_id=filters.get("workspace_id"),
                 format=fmt,
                 count=len(rows),
-                filters=shown,
+                filters=shown(filters),
             )
         ]
     )
     if out == "-":
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
     else:
-        Path(out).write_text(buffer.getvalue(), encoding="utf-8")
+        Path(out).write_text(text, encoding="utf-8")
         click.echo(f"exported {len(rows)} events to {out}", err=True)
 
 
