@@ -281,6 +281,24 @@ async def test_canary_split_across_deltas_stops_the_stream(monkeypatch: pytest.M
     assert [v.blocked for v in verdicts] == [False, False, True, False]
 
 
+async def test_canary_in_a_thinking_delta_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = injection("    canary: true\n")
+    ex = exchange({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+    await guard.check_request(ex)
+    event = StreamEvent.of(
+        "content_block_delta",
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {
+                "type": "thinking_delta",
+                "thinking": "the marker is " + canary_for("default"),
+            },
+        },
+    )
+    assert guard.check_event(ex, event).blocked
+
+
 async def test_canary_flag_only(monkeypatch: pytest.MonkeyPatch) -> None:
     guard = injection("    canary: true\n    canary_action: flag\n")
     ex = exchange({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})

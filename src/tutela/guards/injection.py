@@ -299,7 +299,7 @@ class InjectionGuard:
         index = event.data.get("index")
         if not isinstance(delta, dict) or not isinstance(index, int):
             return ALLOW
-        piece = delta.get("text", delta.get("partial_json"))
+        piece = delta.get("text", delta.get("partial_json", delta.get("thinking")))
         if isinstance(piece, str) and watch.feed(index, piece):
             if exchange.scratch.get("injection.leak_reported"):
                 return ALLOW
