@@ -193,6 +193,9 @@ def main() -> None:
     parser.add_argument("--unknown", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--groups", nargs="*", help="only these held-out groups")
     parser.add_argument("--dump", type=Path, help="write per-row scores (ids, no text) here")
+    parser.add_argument(
+        "--licensed-only", action="store_true", help="leave out Tensor Trust and its derivatives"
+    )
     args = parser.parse_args()
     shipped = shipped_model().meta
     options = {
@@ -201,7 +204,7 @@ def main() -> None:
         "unknown": args.unknown if args.unknown is not None else shipped.get("unknown", False),
     }
     print(f"training options per fold: {options}", file=sys.stderr)
-    rows = train.load_rows(args.data)
+    rows = train.load_rows(args.data, args.licensed_only)
     clean = corpus.clean_documents()
     thresholds = dict(DEFAULT_THRESHOLDS)
     report: dict[str, object] = {"thresholds": thresholds}

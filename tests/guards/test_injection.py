@@ -537,3 +537,56 @@ async def test_gateway_annotates_a_data_carrying_link_in_a_json_answer(gateway: 
     response = await gateway.post(payload)
     assert response.status == 200
     assert response.headers["x-tutela-injection"] == "output=link.link"
+
+
+ANSWER_SCHEMA = (
+    "    response_schema: {type: object, required: [sentiment],"
+    " properties: {sentiment: {enum: [positive, negative, neutral]}}}\n"
+)
+
+
+def test_structured_answer_must_match_the_response_schema() -> None:
+    guard = output(ANSWER_SCHEMA)
+    ex = exchange({})
+
+    def message(text: str, stop: str = "end_turn") -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": text}], "stop_reason": stop}
+
+    assert guard.check_message(ex, message('{"sentiment": "positive"}')).action is Action.ALLOW
+    bad = guard.check_message(ex, message('{"sentiment": "furious"}'))
+    assert bad.blocked and "/sentiment: enum" in bad.reason
+    assert guard.check_message(ex, message("Sure! Here you go.")).blocked
+    assert guard.check_message(ex, message("Let me look.", "tool_use")).action is Action.ALLOW
+
+
+def test_structured_answer_is_checked_before_a_stream_ends() -> None:
+    guard = output(ANSWER_SCHEMA)
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    for piece in ['{"senti', 'ment": "neu', 'tral"}']:
+        assert guard.check_event(ex, delta(0, piece)).action is Action.ALLOW
+    guard.check_event(ex, stop(0))
+    end = StreamEvent.of(
+        "message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+    )
+    assert guard.check_event(ex, end).action is Action.ALLOW
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    guard.check_event(ex, delta(0, "not json"))
+    assert guard.check_event(ex, end).blocked
+
+
+@pytest.mark.parametrize("gateway", ["  output:\n" + ANSWER_SCHEMA], indirect=True)
+async def test_gateway_stream_breaking_the_response_schema_ends_with_an_error(
+    gateway: Any,
+) -> None:
+    payload = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "stream": True,
+        "messages": [{"role": "user", "content": "Classify: I love it."}],
+    }
+    out = events((await gateway.post(payload)).body)
+    assert out[-1].event == "error" and "message_stop" not in [e.event for e in out]
+    (event,) = await gateway.audit()
+    assert event["injection"]["output"] == ["response.schema"]

@@ -326,13 +326,15 @@ def _describe(items: list[tuple[Part, Detection]]) -> str:
 class _Streamed:
     """One stream's open blocks: tool name and argument JSON, or a tail of text."""
 
-    __slots__ = ("reported", "text", "tools", "total")
+    __slots__ = ("answer", "answer_size", "reported", "text", "tools", "total")
 
     def __init__(self) -> None:
         self.tools: dict[int, tuple[str, list[str], int]] = {}
         self.text: dict[int, str] = {}
         self.total: dict[int, int] = {}
         self.reported: set[tuple[str, str, int]] = set()
+        self.answer: list[str] = []  # all text, kept only when a response schema applies
+        self.answer_size = 0
 
 
 class OutputGuard:
@@ -402,11 +404,43 @@ class OutputGuard:
             )
         return out
 
+    def _answer(
+        self, exchange: Exchange, text: str, stop_reason: Any
+    ) -> list[tuple[str, str, str]]:
+        """The final answer against the workspace's response schema, if there is one."""
+        schema = self.settings.schema_for(self._workspace(exchange))
+        if schema is None or stop_reason not in ("end_turn", "stop_sequence", None):
+            return []
+        action = self.settings.schema_action
+        try:
+            value = orjson.loads(text.strip())
+        except orjson.JSONDecodeError:
+            return [("response.schema", action, "the answer is not the JSON the schema asks for")]
+        problems = validate(value, schema)
+        if not problems:
+            return []
+        return [
+            (
+                "response.schema",
+                action,
+                "the answer breaks the response schema at " + ", ".join(problems[:5]),
+            )
+        ]
+
     def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict:
         content = message.get("content")
         if not isinstance(content, list):
             return ALLOW
         problems: list[tuple[str, str, str]] = []
+        if self.settings.schema_for(self._workspace(exchange)) is not None:
+            answer = "".join(
+                b["text"]
+                for b in content
+                if isinstance(b, dict)
+                and b.get("type") == "text"
+                and isinstance(b.get("text"), str)
+            )
+            problems += self._answer(exchange, answer, message.get("stop_reason"))
         for block in content:
             if not isinstance(block, dict):
                 continue
@@ -425,10 +459,16 @@ class OutputGuard:
         state: _Streamed | None = exchange.scratch.get(_OUTPUT)
         if state is None:
             state = exchange.scratch[_OUTPUT] = _Streamed()
+        name = event.event
+        if name == "message_delta" and self.settings.schema_for(self._workspace(exchange)):
+            delta = data.get("delta")
+            stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+            return self._verdict(
+                exchange, self._answer(exchange, "".join(state.answer), stop_reason)
+            )
         index = data.get("index")
         if not isinstance(index, int):
             return ALLOW
-        name = event.event
         if name == "content_block_start":
             block = data.get("content_block")
             if isinstance(block, dict) and block.get("type") == "tool_use":
@@ -455,6 +495,11 @@ class OutputGuard:
                 piece = delta.get("text")
                 if not isinstance(piece, str):
                     return ALLOW
+                if state.answer_size + len(piece) <= _MAX_TOOL_JSON and self.settings.schema_for(
+                    self._workspace(exchange)
+                ):
+                    state.answer.append(piece)
+                    state.answer_size += len(piece)
                 buffer = state.text[index] + piece
                 base = state.total[index] - len(state.text[index])
                 state.total[index] += len(piece)
