@@ -14,7 +14,8 @@ flagged), also when the token is split across deltas.
 
 ``OutputGuard``, response side only: tool calls are checked against the tool allow-list
 and argument schemas, text against links and markdown images that carry data to
-non-allowed domains (exfiltration). On a stream, a forbidden tool is refused at its
+non-allowed domains (exfiltration), and a final answer against the workspace's response
+schema when one is set (checked at ``message_delta``, before the stream ends). On a stream, a forbidden tool is refused at its
 ``content_block_start``, bad arguments at the block's end (before the client has a whole
 call to act on), an image link as soon as its markdown closes; a block ends the stream
 with an ``error`` event.
