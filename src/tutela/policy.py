@@ -284,6 +284,8 @@ class OutputSettings(_Strict):
     ends with an ``error`` event); ``annotate`` lets it through and records the verdict in
     the audit trail. ``response_schema`` (per workspace too) is a JSON Schema the final
     answer's text must parse into, for applications that expect structured output.
+    Answers are also scanned with the data-protection engine for ``sensitive_classes``
+    (credentials by default), acted on with ``sensitive_action``.
     """
 
     enabled: bool = True
@@ -295,6 +297,8 @@ class OutputSettings(_Strict):
     link_action: OutputAction = "annotate"
     response_schema: dict[str, Any] | None = None
     schema_action: OutputAction = "block"
+    sensitive_classes: tuple[str, ...] = ("secret.*",)
+    sensitive_action: OutputAction = "annotate"
     workspaces: dict[str, OutputScope] = Field(default_factory=dict)
 
     def schema_for(self, workspace: str = "") -> dict[str, Any] | None:

@@ -590,3 +590,37 @@ async def test_gateway_stream_breaking_the_response_schema_ends_with_an_error(
     assert out[-1].event == "error" and "message_stop" not in [e.event for e in out]
     (event,) = await gateway.audit()
     assert event["injection"]["output"] == ["response.schema"]
+
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+
+
+def scanner_output(yaml: str = "") -> OutputGuard:
+    from tutela.guards.dlp import scanner_config, shared_scanner
+
+    policy = parse_policy("guards:\n  output:\n" + yaml if yaml else "")
+    return OutputGuard(policy.guards.output, shared_scanner(scanner_config(policy.guards.dlp)))
+
+
+def test_credentials_in_an_answer_are_annotated_by_default_or_blocked_by_policy() -> None:
+    message = {"content": [{"type": "text", "text": f"Use the key {AWS_KEY} to deploy."}]}
+    annotated = scanner_output().check_message(exchange({}), message)
+    assert annotated.action is Action.ALLOW
+    assert [f.cls for f in annotated.findings] == ["dlp.secret.aws_access_key"]
+    assert AWS_KEY not in annotated.reason
+    blocked = scanner_output("    sensitive_action: block\n").check_message(exchange({}), message)
+    assert blocked.blocked and "secret.aws_access_key" in blocked.reason
+    clean = {"content": [{"type": "text", "text": "Deploy with your usual credentials."}]}
+    assert not scanner_output().check_message(exchange({}), clean).findings
+
+
+def test_credentials_split_across_deltas_are_found_once() -> None:
+    guard = scanner_output()
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    verdicts = [
+        guard.check_event(ex, delta(0, p))
+        for p in ["The key is AKIAIOSF", "ODNN7EXAMPLE and", " that is all."]
+    ]
+    assert [bool(v.findings) for v in verdicts] == [False, True, False]
+    assert ex.injection is not None and ex.injection.output == ["dlp.secret.aws_access_key"]

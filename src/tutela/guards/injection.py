@@ -26,12 +26,14 @@ trail. Neither logs, stores or returns content.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from tutela.detectors import Scanner
 from tutela.guard import OnError
 from tutela.guards.dlp import pointer
 from tutela.injection.canary import CanaryWatch, canary_for, plant_text
@@ -339,13 +341,31 @@ class _Streamed:
 
 
 class OutputGuard:
-    """Response guard: tool allow-list and argument schemas, exfiltration links."""
+    """Response guard: tool allow-list and argument schemas, exfiltration links, response
+    schema, and sensitive data (credentials by default) found by the DLP engine."""
 
     name = "output"
 
-    def __init__(self, settings: OutputSettings) -> None:
+    def __init__(self, settings: OutputSettings, scanner: Scanner | None = None) -> None:
         self.settings = settings
         self.on_error: OnError = settings.on_error
+        self.scanner = scanner if settings.sensitive_classes else None
+
+    def _sensitive(self, text: str) -> list[tuple[str, str, str, int]]:
+        """(class, action, description, start) of sensitive data in ``text``; never values."""
+        if self.scanner is None or self.settings.sensitive_action == "allow":
+            return []
+        patterns = self.settings.sensitive_classes
+        return [
+            (
+                f"dlp.{span.cls}",
+                self.settings.sensitive_action,
+                f"the answer contains {span.cls}",
+                span.start,
+            )
+            for span in self.scanner.scan(text)
+            if any(fnmatch.fnmatchcase(span.cls, p) for p in patterns)
+        ]
 
     def _workspace(self, exchange: Exchange) -> str:
         return exchange.principal.workspace if exchange.principal else ""
@@ -451,6 +471,7 @@ class OutputGuard:
                 problems += self._tool_input(exchange, block["name"], block.get("input"))
             elif kind == "text" and isinstance(block.get("text"), str):
                 problems += [p[:3] for p in self._links(exchange, block["text"])]
+                problems += [p[:3] for p in self._sensitive(block["text"])]
         return self._verdict(exchange, problems)
 
     def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict:
@@ -506,6 +527,7 @@ class OutputGuard:
                 state.total[index] += len(piece)
                 fresh: list[tuple[str, str, str]] = []
                 found = self._links(exchange, buffer) if "http" in buffer.lower() else []
+                found += self._sensitive(buffer)
                 for cls, action, what, start in found:
                     key = (cls, what, base + start)
                     if key not in state.reported:
