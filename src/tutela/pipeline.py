@@ -238,5 +238,8 @@ def default_guards(policy: Any, services: Any) -> Pipeline:
         request.append(injection)
         response.append(injection)
     if settings.output.enabled:
-        response.append(OutputGuard(settings.output))
+        from tutela.guards.dlp import scanner_config, shared_scanner
+
+        scanner = shared_scanner(scanner_config(settings.dlp))
+        response.append(OutputGuard(settings.output, scanner))
     return Pipeline(request, response, timeout=settings.timeout_seconds)

@@ -272,6 +272,7 @@ OutputAction = Literal["allow", "annotate", "block"]
 class OutputScope(_Strict):
     tools: OutputTools | None = None
     allowed_domains: tuple[str, ...] | None = None
+    response_schema: dict[str, Any] | None = None
 
 
 class OutputSettings(_Strict):
@@ -283,7 +284,10 @@ class OutputSettings(_Strict):
     string, a fragment or a long path segment) is a possible exfiltration:
     ``image_action`` and ``link_action`` decide. ``block`` refuses the response (a stream
     ends with an ``error`` event); ``annotate`` lets it through and records the verdict in
-    the audit trail.
+    the audit trail. ``response_schema`` (per workspace too) is a JSON Schema the final
+    answer's text must parse into, for applications that expect structured output.
+    Answers are also scanned with the data-protection engine for ``sensitive_classes``
+    (credentials by default), acted on with ``sensitive_action``.
     """
 
     enabled: bool = True
@@ -293,7 +297,17 @@ class OutputSettings(_Strict):
     allowed_domains: tuple[str, ...] = ()
     image_action: OutputAction = "block"
     link_action: OutputAction = "annotate"
+    response_schema: dict[str, Any] | None = None
+    schema_action: OutputAction = "block"
+    sensitive_classes: tuple[str, ...] = ("secret.*",)
+    sensitive_action: OutputAction = "annotate"
     workspaces: dict[str, OutputScope] = Field(default_factory=dict)
+
+    def schema_for(self, workspace: str = "") -> dict[str, Any] | None:
+        scope = self.workspaces.get(workspace)
+        if scope is not None and scope.response_schema is not None:
+            return scope.response_schema
+        return self.response_schema
 
     def tools_for(self, workspace: str = "") -> OutputTools:
         scope = self.workspaces.get(workspace)

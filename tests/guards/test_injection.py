@@ -282,6 +282,24 @@ async def test_canary_split_across_deltas_stops_the_stream(monkeypatch: pytest.M
     assert [v.blocked for v in verdicts] == [False, False, True, False]
 
 
+async def test_canary_in_a_thinking_delta_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = injection("    canary: true\n")
+    ex = exchange({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
+    await guard.check_request(ex)
+    event = StreamEvent.of(
+        "content_block_delta",
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {
+                "type": "thinking_delta",
+                "thinking": "the marker is " + canary_for("default"),
+            },
+        },
+    )
+    assert guard.check_event(ex, event).blocked
+
+
 async def test_canary_flag_only(monkeypatch: pytest.MonkeyPatch) -> None:
     guard = injection("    canary: true\n    canary_action: flag\n")
     ex = exchange({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]})
@@ -520,3 +538,90 @@ async def test_gateway_annotates_a_data_carrying_link_in_a_json_answer(gateway: 
     response = await gateway.post(payload)
     assert response.status == 200
     assert response.headers["x-tutela-injection"] == "output=link.link"
+
+
+ANSWER_SCHEMA = (
+    "    response_schema: {type: object, required: [sentiment],"
+    " properties: {sentiment: {enum: [positive, negative, neutral]}}}\n"
+)
+
+
+def test_structured_answer_must_match_the_response_schema() -> None:
+    guard = output(ANSWER_SCHEMA)
+    ex = exchange({})
+
+    def message(text: str, stop: str = "end_turn") -> dict[str, Any]:
+        return {"content": [{"type": "text", "text": text}], "stop_reason": stop}
+
+    assert guard.check_message(ex, message('{"sentiment": "positive"}')).action is Action.ALLOW
+    bad = guard.check_message(ex, message('{"sentiment": "furious"}'))
+    assert bad.blocked and "/sentiment: enum" in bad.reason
+    assert guard.check_message(ex, message("Sure! Here you go.")).blocked
+    assert guard.check_message(ex, message("Let me look.", "tool_use")).action is Action.ALLOW
+
+
+def test_structured_answer_is_checked_before_a_stream_ends() -> None:
+    guard = output(ANSWER_SCHEMA)
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    for piece in ['{"senti', 'ment": "neu', 'tral"}']:
+        assert guard.check_event(ex, delta(0, piece)).action is Action.ALLOW
+    guard.check_event(ex, stop(0))
+    end = StreamEvent.of(
+        "message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}
+    )
+    assert guard.check_event(ex, end).action is Action.ALLOW
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    guard.check_event(ex, delta(0, "not json"))
+    assert guard.check_event(ex, end).blocked
+
+
+@pytest.mark.parametrize("gateway", ["  output:\n" + ANSWER_SCHEMA], indirect=True)
+async def test_gateway_stream_breaking_the_response_schema_ends_with_an_error(
+    gateway: Any,
+) -> None:
+    payload = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "stream": True,
+        "messages": [{"role": "user", "content": "Classify: I love it."}],
+    }
+    out = events((await gateway.post(payload)).body)
+    assert out[-1].event == "error" and "message_stop" not in [e.event for e in out]
+    (event,) = await gateway.audit()
+    assert event["injection"]["output"] == ["response.schema"]
+
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+
+
+def scanner_output(yaml: str = "") -> OutputGuard:
+    from tutela.guards.dlp import scanner_config, shared_scanner
+
+    policy = parse_policy("guards:\n  output:\n" + yaml if yaml else "")
+    return OutputGuard(policy.guards.output, shared_scanner(scanner_config(policy.guards.dlp)))
+
+
+def test_credentials_in_an_answer_are_annotated_by_default_or_blocked_by_policy() -> None:
+    message = {"content": [{"type": "text", "text": f"Use the key {AWS_KEY} to deploy."}]}
+    annotated = scanner_output().check_message(exchange({}), message)
+    assert annotated.action is Action.ALLOW
+    assert [f.cls for f in annotated.findings] == ["dlp.secret.aws_access_key"]
+    assert AWS_KEY not in annotated.reason
+    blocked = scanner_output("    sensitive_action: block\n").check_message(exchange({}), message)
+    assert blocked.blocked and "secret.aws_access_key" in blocked.reason
+    clean = {"content": [{"type": "text", "text": "Deploy with your usual credentials."}]}
+    assert not scanner_output().check_message(exchange({}), clean).findings
+
+
+def test_credentials_split_across_deltas_are_found_once() -> None:
+    guard = scanner_output()
+    ex = exchange({})
+    guard.check_event(ex, start(0, {"type": "text", "text": ""}))
+    verdicts = [
+        guard.check_event(ex, delta(0, p))
+        for p in ["The key is AKIAIOSF", "ODNN7EXAMPLE and", " that is all."]
+    ]
+    assert [bool(v.findings) for v in verdicts] == [False, True, False]
+    assert ex.injection is not None and ex.injection.output == ["dlp.secret.aws_access_key"]

@@ -14,7 +14,8 @@ flagged), also when the token is split across deltas.
 
 ``OutputGuard``, response side only: tool calls are checked against the tool allow-list
 and argument schemas, text against links and markdown images that carry data to
-non-allowed domains (exfiltration). On a stream, a forbidden tool is refused at its
+non-allowed domains (exfiltration), and a final answer against the workspace's response
+schema when one is set (checked at ``message_delta``, before the stream ends). On a stream, a forbidden tool is refused at its
 ``content_block_start``, bad arguments at the block's end (before the client has a whole
 call to act on), an image link as soon as its markdown closes; a block ends the stream
 with an ``error`` event.
@@ -25,12 +26,14 @@ trail. Neither logs, stores or returns content.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from tutela.detectors import Scanner
 from tutela.guard import OnError
 from tutela.guards.dlp import pointer
 from tutela.injection.canary import CanaryWatch, canary_for, plant_text
@@ -299,7 +302,7 @@ class InjectionGuard:
         index = event.data.get("index")
         if not isinstance(delta, dict) or not isinstance(index, int):
             return ALLOW
-        piece = delta.get("text", delta.get("partial_json"))
+        piece = delta.get("text", delta.get("partial_json", delta.get("thinking")))
         if isinstance(piece, str) and watch.feed(index, piece):
             if exchange.scratch.get("injection.leak_reported"):
                 return ALLOW
@@ -326,23 +329,43 @@ def _describe(items: list[tuple[Part, Detection]]) -> str:
 class _Streamed:
     """One stream's open blocks: tool name and argument JSON, or a tail of text."""
 
-    __slots__ = ("reported", "text", "tools", "total")
+    __slots__ = ("answer", "answer_size", "reported", "text", "tools", "total")
 
     def __init__(self) -> None:
         self.tools: dict[int, tuple[str, list[str], int]] = {}
         self.text: dict[int, str] = {}
         self.total: dict[int, int] = {}
         self.reported: set[tuple[str, str, int]] = set()
+        self.answer: list[str] = []  # all text, kept only when a response schema applies
+        self.answer_size = 0
 
 
 class OutputGuard:
-    """Response guard: tool allow-list and argument schemas, exfiltration links."""
+    """Response guard: tool allow-list and argument schemas, exfiltration links, response
+    schema, and sensitive data (credentials by default) found by the DLP engine."""
 
     name = "output"
 
-    def __init__(self, settings: OutputSettings) -> None:
+    def __init__(self, settings: OutputSettings, scanner: Scanner | None = None) -> None:
         self.settings = settings
         self.on_error: OnError = settings.on_error
+        self.scanner = scanner if settings.sensitive_classes else None
+
+    def _sensitive(self, text: str) -> list[tuple[str, str, str, int]]:
+        """(class, action, description, start) of sensitive data in ``text``; never values."""
+        if self.scanner is None or self.settings.sensitive_action == "allow":
+            return []
+        patterns = self.settings.sensitive_classes
+        return [
+            (
+                f"dlp.{span.cls}",
+                self.settings.sensitive_action,
+                f"the answer contains {span.cls}",
+                span.start,
+            )
+            for span in self.scanner.scan(text)
+            if any(fnmatch.fnmatchcase(span.cls, p) for p in patterns)
+        ]
 
     def _workspace(self, exchange: Exchange) -> str:
         return exchange.principal.workspace if exchange.principal else ""
@@ -402,11 +425,43 @@ class OutputGuard:
             )
         return out
 
+    def _answer(
+        self, exchange: Exchange, text: str, stop_reason: Any
+    ) -> list[tuple[str, str, str]]:
+        """The final answer against the workspace's response schema, if there is one."""
+        schema = self.settings.schema_for(self._workspace(exchange))
+        if schema is None or stop_reason not in ("end_turn", "stop_sequence", None):
+            return []
+        action = self.settings.schema_action
+        try:
+            value = orjson.loads(text.strip())
+        except orjson.JSONDecodeError:
+            return [("response.schema", action, "the answer is not the JSON the schema asks for")]
+        problems = validate(value, schema)
+        if not problems:
+            return []
+        return [
+            (
+                "response.schema",
+                action,
+                "the answer breaks the response schema at " + ", ".join(problems[:5]),
+            )
+        ]
+
     def check_message(self, exchange: Exchange, message: dict[str, Any]) -> Verdict:
         content = message.get("content")
         if not isinstance(content, list):
             return ALLOW
         problems: list[tuple[str, str, str]] = []
+        if self.settings.schema_for(self._workspace(exchange)) is not None:
+            answer = "".join(
+                b["text"]
+                for b in content
+                if isinstance(b, dict)
+                and b.get("type") == "text"
+                and isinstance(b.get("text"), str)
+            )
+            problems += self._answer(exchange, answer, message.get("stop_reason"))
         for block in content:
             if not isinstance(block, dict):
                 continue
@@ -416,6 +471,7 @@ class OutputGuard:
                 problems += self._tool_input(exchange, block["name"], block.get("input"))
             elif kind == "text" and isinstance(block.get("text"), str):
                 problems += [p[:3] for p in self._links(exchange, block["text"])]
+                problems += [p[:3] for p in self._sensitive(block["text"])]
         return self._verdict(exchange, problems)
 
     def check_event(self, exchange: Exchange, event: StreamEvent) -> Verdict:
@@ -425,10 +481,16 @@ class OutputGuard:
         state: _Streamed | None = exchange.scratch.get(_OUTPUT)
         if state is None:
             state = exchange.scratch[_OUTPUT] = _Streamed()
+        name = event.event
+        if name == "message_delta" and self.settings.schema_for(self._workspace(exchange)):
+            delta = data.get("delta")
+            stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+            return self._verdict(
+                exchange, self._answer(exchange, "".join(state.answer), stop_reason)
+            )
         index = data.get("index")
         if not isinstance(index, int):
             return ALLOW
-        name = event.event
         if name == "content_block_start":
             block = data.get("content_block")
             if isinstance(block, dict) and block.get("type") == "tool_use":
@@ -455,11 +517,17 @@ class OutputGuard:
                 piece = delta.get("text")
                 if not isinstance(piece, str):
                     return ALLOW
+                if state.answer_size + len(piece) <= _MAX_TOOL_JSON and self.settings.schema_for(
+                    self._workspace(exchange)
+                ):
+                    state.answer.append(piece)
+                    state.answer_size += len(piece)
                 buffer = state.text[index] + piece
                 base = state.total[index] - len(state.text[index])
                 state.total[index] += len(piece)
                 fresh: list[tuple[str, str, str]] = []
                 found = self._links(exchange, buffer) if "http" in buffer.lower() else []
+                found += self._sensitive(buffer)
                 for cls, action, what, start in found:
                     key = (cls, what, base + start)
                     if key not in state.reported:
