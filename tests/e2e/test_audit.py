@@ -177,7 +177,8 @@ def test_sink_down_then_up_and_no_secret_anywhere(tmp_path: Path) -> None:
     # receiver keys on metadata.uid, so the set must match with nothing missing.
     assert set(uids) == {r["uid"] for r in rows}, (len(uids), len(rows))
     assert receiver.requests > 6  # it was down, then caught up
-    secret_part = gateway.admin_key.rsplit("_", 1)[1]
+    secret_part = gateway.admin_key[len("tutela_sk_") + 17 :]  # after "<16 hex id>_"
+    assert len(secret_part) == 43
     payloads = [r["data"] for r in rows] + [b.decode() for b in receiver.bodies] + [
         (tmp_path / "audit.jsonl").read_text()
     ]
