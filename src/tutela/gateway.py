@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,7 @@ from tutela.audit.chain import Signer
 from tutela.audit.content import ContentVault
 from tutela.audit.events import GuardFinding, PolicyChange, request_event
 from tutela.audit.export.base import Exporter
+from tutela.audit.journal import Journal
 from tutela.audit.writer import AuditUnavailable, AuditWriter
 from tutela.counters import make_counters
 from tutela.errors import ErrorKind, GatewayError
@@ -36,6 +38,8 @@ from tutela.store.identity import IdentityStore
 from tutela.types import Exchange, Principal
 from tutela.upstream.base import Upstream
 from tutela.upstream.registry import build_upstreams
+
+log = logging.getLogger("tutela.gateway")
 
 
 class Gateway:
@@ -87,7 +91,9 @@ class Gateway:
                 checkpoint_every_events=audit.checkpoint_every_events,
                 checkpoint_every_seconds=audit.checkpoint_every_seconds,
                 touched=self.authenticator.take_touched,
+                journal=Journal(audit.journal_path(self.store.url)) if audit.journal else None,
             )
+            await asyncio.to_thread(self.writer.start_replay)
             self.writer.start()
             redis_url = self.policy.redis_url()
             if redis_url:
@@ -228,6 +234,12 @@ class Gateway:
         """Settle the exchange and, when responses are durable (the default), wait until
         its audit event is committed: called just before the response is released."""
         future = self.record(exchange)
+        if exchange.scratch.get("audit_failed") and self.policy.audit.durable_responses:
+            self.metrics.audit_withheld.inc()
+            raise GatewayError(
+                ErrorKind.API_ERROR,
+                "the audit trail could not record this response, so it was withheld",
+            )
         if future is None or not self.policy.audit.durable_responses:
             return
         assert self.writer is not None
@@ -277,25 +289,29 @@ class Gateway:
                             severity=3 if record.error else 4,
                         )
                     )
-            future = writer.submit(
-                event,
-                {
-                    "request_id": exchange.request_id,
-                    "ts": event.time,
-                    "workspace_id": principal.workspace_id if principal else None,
-                    "key_id": principal.key_id if principal else None,
-                    "endpoint": exchange.endpoint,
-                    "model": exchange.model[:200],
-                    "status": exchange.status,
-                    "outcome": exchange.outcome,
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                    "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-                    "cache_read_input_tokens": usage.cache_read_input_tokens,
-                    "duration_ms": duration_ms,
-                },
-                content=content_row,
-            )
+            usage_row = {
+                "request_id": exchange.request_id,
+                "ts": event.time,
+                "workspace_id": principal.workspace_id if principal else None,
+                "key_id": principal.key_id if principal else None,
+                "endpoint": exchange.endpoint,
+                "model": exchange.model[:200],
+                "status": exchange.status,
+                "outcome": exchange.outcome,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": usage.cache_read_input_tokens,
+                "duration_ms": duration_ms,
+            }
+            try:
+                future = writer.submit(event, usage_row, content=content_row)
+            except AuditUnavailable as exc:  # fail closed: settle withholds the response
+                scratch["audit_failed"] = True
+                log.error(
+                    "audit event not recorded",
+                    extra={"request_id": exchange.request_id, "error": str(exc)},
+                )
             self.metrics.audit_backlog.set(writer.backlog)
         return future
 

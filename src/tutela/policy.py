@@ -399,8 +399,20 @@ class AuditSettings(_Strict):
     checkpoint_every_events: Annotated[int, Field(ge=1)] = 1000
     checkpoint_every_seconds: Annotated[float, Field(gt=0)] = 60.0
     durable_responses: bool = True
+    journal: bool = True
+    journal_dir: str = ""
     content_master_key_env: str = "TUTELA_CONTENT_MASTER_KEY"
     exporters: dict[str, ExporterSettings] = Field(default_factory=dict)
+
+    def journal_path(self, database_url: str) -> Path:
+        """The journal's folder: the configured one, else beside a SQLite database, else
+        ``tutela-audit.journal``."""
+        if self.journal_dir:
+            return Path(self.journal_dir)
+        if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
+            database = Path(database_url.removeprefix("sqlite:///"))
+            return database.with_name(database.name + ".journal")
+        return Path("tutela-audit.journal")
 
     def key_path(self, database_url: str) -> Path:
         """Where the signing key lives when the environment does not hold it: the

@@ -83,7 +83,7 @@ def test_a_real_store_verifies_clean(real_store: tuple[Path, Signer]) -> None:
     report = verify_store(store, trusted_keys(signer))
     assert report.ok, report.problems
     assert report.records == store.chain_head()[0] == 63  # incl. policy.loaded
-    assert report.checkpoints >= 5
+    assert report.checkpoints >= 2  # every 10 events, batched, plus the one at stop
     events = store.audit_events(limit=10_000)
     assert {e["event_type"] for e in events} >= {
         "api.request", "finding.created", "workspace.created"

@@ -51,7 +51,10 @@ async def _ask(gateway: Gateway, key: str, stream: bool) -> str:
 
 
 def _everything(path: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    """The database, its WAL and the audit journal: every file tutela wrote for it."""
+    files = [p for p in path.parent.glob(path.name + "*") if p.is_file()]
+    files += [p for p in path.parent.glob(path.name + "*/*") if p.is_file()]
+    return b"".join(p.read_bytes() for p in files)
 
 
 async def test_off_by_default_nothing_is_kept(tmp_path: Path) -> None:

@@ -90,20 +90,21 @@ def test_sigkill_under_load_loses_no_answered_request(
         thread.join(10)
     gateway.stop()
     assert len(received) > 50, "the load did not get going"
-    store = Store(gateway.db_url)
-    recorded = {row["event"]["api"]["request"]["uid"]
-                for row in store.search_audit(event_type="api.request", limit=1_000_000)}
-    lost = [r for r in received if r not in recorded]
-    assert lost == [], f"{len(lost)} of {len(received)} answered requests have no audit event"
-    store.close()
-    # Restart on the same database: the chain verifies, and new events extend it.
-    again = GatewayProcess(tmp_path / "again", db_url=gateway.db_url).start()
+    # Restart on the same database and folder: the journal a killed process leaves is
+    # replayed, then every answered request has its event, and the chain verifies.
+    again = GatewayProcess(tmp_path, db_url=gateway.db_url).start()
     try:
         sdk = anthropic.Anthropic(base_url=again.base_url, api_key=gateway.admin_key, max_retries=0)
         sdk.messages.create(model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
         result = again.cli("audit", "verify", "--json", check=False)
     finally:
         again.stop()
+    store = Store(gateway.db_url)
+    recorded = {row["event"]["api"]["request"]["uid"]
+                for row in store.search_audit(event_type="api.request", limit=1_000_000)}
+    store.close()
+    lost = [r for r in received if r not in recorded]
+    assert lost == [], f"{len(lost)} of {len(received)} answered requests have no audit event"
     assert result.stdout, result.stderr
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["ok"], report

@@ -29,6 +29,7 @@ from typing import Any
 
 from tutela.audit.chain import Signer
 from tutela.audit.events import AuditEvent
+from tutela.audit.journal import Journal, Prerendered, encode
 from tutela.store.database import Store
 
 log = logging.getLogger("tutela.audit")
@@ -51,8 +52,11 @@ class AuditWriter:
         durable_timeout: float = 5.0,
         max_backlog: int = 200_000,
         touched: Callable[[], dict[str, dt.datetime]] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
+        self.journal = journal
+        self._unwritten = 0
         self.signer = signer
         self.checkpoint_every_events = checkpoint_every_events
         self.checkpoint_every_seconds = checkpoint_every_seconds
@@ -79,11 +83,18 @@ class AuditWriter:
     def backlog(self) -> int:
         return self._pending
 
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+    def start_replay(self) -> None:
+        """Before start: replay a killed process's journal, rebuild lost usage rows.
+        Blocking (call it from a thread)."""
+        replayed = self.replay_journal()
+        if replayed:
+            log.warning("audit events replayed from the journal", extra={"events": replayed})
         repaired = self.store.backfill_usage()
         if repaired:
             log.warning("usage rows rebuilt from audit events", extra={"rows": repaired})
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         last = self.store.last_checkpoint()
         self._last_cp_seq = int(last["seq"]) if last else -1
         self._last_cp_time = time.monotonic()
@@ -98,25 +109,38 @@ class AuditWriter:
         wait: bool = True,
         content: dict[str, Any] | None = None,
     ) -> asyncio.Future[int] | None:
-        """Queue an event (and its usage row); the future resolves to its sequence number
-        once it is committed. Over the backlog limit the future fails at once."""
+        """Queue an event (and its usage and content rows).
+
+        With a journal, the event is durable when this returns (None: nothing to wait
+        for). Without one, the future resolves to its sequence number once committed.
+        Raises AuditUnavailable when the backlog is full or the journal refuses."""
+        rows = (usage, content) if content else usage
+        if self._pending >= self.max_backlog:
+            raise AuditUnavailable("audit backlog is full")
+        if self.journal is not None:
+            rendered, columns = event.ocsf(), event.row()
+            try:
+                segment = self.journal.append(encode(rendered, columns, usage, content))
+            except OSError as exc:
+                raise AuditUnavailable(f"audit journal: {exc.strerror or exc}") from None
+            self._pending += 1
+            self._queue.put((Prerendered(rendered, columns), rows, None, segment))
+            return None
         future: asyncio.Future[int] | None = None
         if wait and self._loop is not None:
             future = self._loop.create_future()
-            if self._pending >= self.max_backlog:
-                future.set_exception(AuditUnavailable("audit backlog is full"))
-                return future
         self._pending += 1
-        self._queue.put((event, (usage, content) if content else usage, future))
+        self._queue.put((event, rows, future, None))
         return future
 
     def add_event(self, event: AuditEvent) -> None:
-        self.submit(event, wait=False)
+        with contextlib.suppress(AuditUnavailable):  # its request's own event says so
+            self.submit(event, wait=False)
 
     # -- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        carry: list[tuple[AuditEvent | None, Any, Any]] = []
+        carry: list[tuple[Any, Any, Any, int | None]] = []
         backoff = 0.05
         stopping = False
         while True:
@@ -153,6 +177,7 @@ class AuditWriter:
                             "audit writer stopping with unwritten events",
                             extra={"events": len(carry)},
                         )
+                        self._unwritten = len(carry)
                         return
                     time.sleep(backoff)
                     backoff = min(backoff * 2, 2.0)
@@ -164,14 +189,14 @@ class AuditWriter:
                 self._appender.close()
                 return
 
-    def _write(self, items: list[tuple[AuditEvent | None, Any, Any]]) -> bool:
+    def _write(self, items: list[tuple[Any, Any, Any, int | None]]) -> bool:
         """Commit the events (and any encrypted content) and release their waiters; then,
         in a second transaction off the response path, the usage rows and key last-use
         times (measured: usage rows in the first transaction cost ~100 µs per request)."""
-        events = [event for event, _, _ in items if event is not None]
+        events = [event for event, _, _, _ in items if event is not None]
         content: list[dict[str, Any]] = []
         usage: list[dict[str, Any]] = []
-        for _, rows, _ in items:
+        for _, rows, _, _ in items:
             if isinstance(rows, tuple):  # (usage row, encrypted content row)
                 usage.append(rows[0])
                 content.append(rows[1])
@@ -192,11 +217,16 @@ class AuditWriter:
         self.batches += 1
         futures: list[tuple[asyncio.Future[int], int]] = []
         seq = last - len(events)
-        for event, _, future in items:
+        segments: dict[int, int] = {}
+        for event, _, future, segment in items:
             if event is not None:
                 seq += 1
             if future is not None:
                 futures.append((future, seq))
+            if segment is not None:
+                segments[segment] = segments.get(segment, 0) + 1
+        if self.journal is not None and segments:
+            self.journal.committed(segments)
         count = len(items)
         released = False
         if self._loop is not None and not self._loop.is_closed():
@@ -264,7 +294,7 @@ class AuditWriter:
             return
         marker = self._loop.create_future()
         self._pending += 1
-        self._queue.put((None, None, marker))
+        self._queue.put((None, None, marker, None))
         await marker
 
     async def close(self) -> None:
@@ -273,3 +303,26 @@ class AuditWriter:
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join)
         self._thread = None
+        if self.journal is not None:  # what was not written stays for the next start
+            self.journal.close(everything_committed=self._unwritten == 0)
+
+    def replay_journal(self) -> int:
+        """Insert what a killed process journaled but never committed (by uid, once)."""
+        if self.journal is None:
+            return 0
+        replayed = 0
+        for path, entries in self.journal.leftovers():
+            for start in range(0, len(entries), 500):
+                chunk = entries[start : start + 500]
+                present = self.store.existing_uids([e.event.columns["uid"] for e in chunk])
+                missing = [e for e in chunk if e.event.columns["uid"] not in present]
+                if missing:
+                    self.store.write_batch(
+                        [e.usage for e in missing if e.usage],
+                        [e.event for e in missing],
+                        {},
+                        [e.content for e in missing if e.content],
+                    )
+                    replayed += len(missing)
+            path.unlink()
+        return replayed

@@ -25,6 +25,7 @@ from tutela.store import schema
 
 if TYPE_CHECKING:
     from tutela.audit.events import AuditEvent
+    from tutela.audit.journal import Prerendered
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -312,7 +313,7 @@ class Store:
     def write_batch(
         self,
         usage: Sequence[dict[str, Any]],
-        audit: Sequence[AuditEvent],
+        audit: Sequence[AuditEvent | Prerendered],
         touched: dict[str, dt.datetime],
         content: Sequence[dict[str, Any]] = (),
     ) -> int:
@@ -332,7 +333,7 @@ class Store:
         self,
         connection: Any,
         usage: Sequence[dict[str, Any]],
-        audit: Sequence[AuditEvent],
+        audit: Sequence[AuditEvent | Prerendered],
         touched: dict[str, dt.datetime],
         content: Sequence[dict[str, Any]],
     ) -> int:
@@ -400,10 +401,18 @@ class Store:
             sql, [tuple(_driver_value(row[name], sqlite) for name in columns) for row in rows]
         )
 
-    def append_audit(self, events: Iterable[AuditEvent]) -> int:
+    def append_audit(self, events: Iterable[AuditEvent | Prerendered]) -> int:
         """Append events outside the gateway's writer (CLI, bootstrap)."""
         batch = list(events)
         return self.write_batch((), batch, {}) if batch else 0
+
+    def existing_uids(self, uids: Sequence[str]) -> set[str]:
+        table = schema.audit_events
+        if not uids:
+            return set()
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(table.c.uid).where(table.c.uid.in_(list(uids))))
+            return {row[0] for row in rows}
 
     def backfill_usage(self, window: dt.timedelta = dt.timedelta(minutes=5)) -> int:
         """Rebuild usage rows that a crash kept from being written: for ``api.request``
@@ -689,7 +698,7 @@ class Appender:
     def write(
         self,
         usage: Sequence[dict[str, Any]],
-        audit: Sequence[AuditEvent],
+        audit: Sequence[AuditEvent | Prerendered],
         touched: dict[str, dt.datetime],
         content: Sequence[dict[str, Any]] = (),
     ) -> int:
