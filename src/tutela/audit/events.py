@@ -184,13 +184,15 @@ class AuditEvent:
 
 
 def _rounded(value: Any) -> Any:
-    """Floats rounded as ``_score`` does, all the way down (canonical JSON stays RFC 8785)."""
-    if isinstance(value, float):
+    """Floats rounded as ``_score`` does, all the way down (canonical JSON stays RFC 8785).
+    Exact type checks: this runs on every request's injection summary."""
+    kind = type(value)
+    if kind is float:
         return _score(value)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
+    if kind is dict:
+        return {key: _rounded(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_rounded(item) for item in value]
     return value
 
 
