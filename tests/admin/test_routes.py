@@ -48,6 +48,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/admin/v1/workspaces/{workspace}/members/{email}"): A_ADMINS,
     ("GET", "/admin/v1/workspaces/{workspace}/audit"): A_ADMINS | {"viewer", "auditor"},
     ("GET", "/admin/v1/workspaces/{workspace}/audit/export"): A_ADMINS | {"viewer", "auditor"},
+    # content.read is never a default admin permission: only the owner holds it here
+    ("GET", "/admin/v1/workspaces/{workspace}/audit/content/{request_id}"): {"owner"},
 }
 
 

@@ -137,3 +137,39 @@ async def test_policy_changes_are_recorded_once_per_change(tmp_path: Path) -> No
     assert newest["entity"]["data"] == first["entity_result"]["data"]
     assert newest["entity_result"]["data"] != first["entity_result"]["data"]
     assert newest["type_uid"] == 300403
+
+
+async def test_admin_api_content_read_needs_its_own_permission_and_is_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tutela.admin.app import AdminApp
+
+    monkeypatch.setenv("TUTELA_CONTENT_MASTER_KEY", master())
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    store.migrate()
+    store.create_workspace("legal")
+    key = mint_key(store, workspace="legal", role="analyst").secret
+    admin = mint_key(store, workspace="legal", role="admin").secret
+    reader_policy = (
+        "workspaces:\n  legal: {content_logging: true}\n"
+        "roles:\n  privacy_officer: {permissions: [content.read, audit.read]}\n"
+    )
+    gateway = Gateway(parse_policy(reader_policy), store)
+    await gateway.start()
+    reader = mint_key(store, workspace="legal", role="privacy_officer",
+                      roles=gateway.roles).secret
+    try:
+        request_id = await _ask(gateway, key, stream=False)
+        assert gateway.writer is not None
+        await gateway.writer.flush()  # journaled at once, in the database a few ms later
+        app = AdminApp(gateway)
+        path = f"/admin/v1/workspaces/legal/audit/content/{request_id}"
+        denied = await call(app, "GET", path, headers=[(b"authorization", f"Bearer {admin}".encode())])
+        assert denied.status == 403  # a workspace admin does not read content by default
+        allowed = await call(app, "GET", path, headers=[(b"authorization", f"Bearer {reader}".encode())])
+        assert allowed.status == 200
+        assert SECRET_PROMPT in orjson.loads(allowed.body)["content"]["request"]
+        reads = store.audit_events("content.decrypted")
+        assert len(reads) == 1 and reads[0]["actor"] != ""
+    finally:
+        await gateway.stop()

@@ -53,7 +53,11 @@ def test_custom_roles_cannot_shadow_builtins_or_name_unknown_permissions() -> No
         Roles({"admin": frozenset()})
     with pytest.raises(ValueError, match="unknown"):
         Roles({"x": frozenset({"root"})})
-    assert set(BUILTIN_ROLES["admin"]) | {"org.read", "org.manage"} == set(PERMISSIONS)
+    # admin holds every workspace permission but reading logged content, granted apart
+    assert set(BUILTIN_ROLES["admin"]) | {"org.read", "org.manage", "content.read"} == set(
+        PERMISSIONS
+    )
+    assert "content.read" in BUILTIN_ROLES["owner"]
 
 
 def test_policy_validates_roles_and_mappings() -> None:

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tutela.admin.http import HttpError, Response
@@ -494,3 +495,34 @@ async def workspace_audit_export(ctx: Context) -> Response:
             ("content-disposition", f'attachment; filename="audit-{ctx.workspace.name}.{fmt}"')
         ],
     )
+
+
+async def workspace_audit_content(ctx: Context) -> Response:
+    """One request's logged content, decrypted. A ``content.decrypted`` event is committed
+    before anything is returned; content of another workspace is simply not found."""
+    from tutela.audit.events import ContentAccess
+    from tutela.identity.events import actor_of
+
+    assert ctx.workspace is not None
+    request_id = ctx.params["request_id"]
+    store = ctx.gateway.store
+    row = await asyncio.to_thread(store.content, request_id)
+    vault = ctx.gateway.content
+    if row is None or row["workspace_id"] != ctx.workspace.id or vault is None:
+        raise HttpError(404, "not_found_error", f"no logged content for {request_id}")
+    await _audit(
+        ctx,
+        ContentAccess(
+            activity="decrypted",
+            actor=actor_of(ctx.who.label, ctx.who.provider),
+            workspace_id=ctx.workspace.id,
+            src_ip=ctx.request.client_ip,
+            request_id=request_id,
+            key_version=int(row["key_version"]),
+        ),
+    )
+    try:
+        plaintext = await asyncio.to_thread(vault.open, ctx.workspace.id, request_id, row)
+    except Exception:  # wrong key, or a row moved or altered: never partial content
+        raise HttpError(500, "api_error", "the logged content could not be decrypted") from None
+    return Response.json({"request_id": request_id, "content": orjson.loads(plaintext)})

@@ -115,6 +115,13 @@ def build_routes() -> tuple[Route, ...]:
         r("GET", ws + "/audit", p.AUDIT_READ, api.workspace_audit, "the workspace's audit events"),
         r(
             "GET",
+            ws + "/audit/content/{request_id}",
+            p.CONTENT_READ,
+            api.workspace_audit_content,
+            "decrypt one request's logged prompt and response; the reading is audited first",
+        ),
+        r(
+            "GET",
             ws + "/audit/export",
             p.AUDIT_READ,
             api.workspace_audit_export,

@@ -19,6 +19,7 @@ KEYS_MANAGE = "keys.manage"
 MEMBERS_READ = "members.read"
 MEMBERS_MANAGE = "members.manage"
 WORKSPACE_MANAGE = "workspace.manage"
+CONTENT_READ = "content.read"
 ORG_READ = "org.read"
 ORG_MANAGE = "org.manage"
 
@@ -31,6 +32,7 @@ PERMISSIONS: dict[str, str] = {
     MEMBERS_READ: "list the workspace's members and their roles",
     MEMBERS_MANAGE: "add and remove members, change their roles",
     WORKSPACE_MANAGE: "change the workspace's settings",
+    CONTENT_READ: "decrypt the workspace's logged prompts and responses (each read is audited)",
     ORG_READ: "list every workspace",
     ORG_MANAGE: "create workspaces and appoint owners",
 }
@@ -41,7 +43,9 @@ OWNER = "owner"
 
 BUILTIN_ROLES: dict[str, frozenset[str]] = {
     OWNER: frozenset(PERMISSIONS),
-    "admin": _WORKSPACE_PERMISSIONS,
+    # Reading logged content is granted explicitly (owner, or a custom role), never by
+    # default to workspace admins: it is the one permission that reveals prompt text.
+    "admin": _WORKSPACE_PERMISSIONS - {CONTENT_READ},
     "analyst": frozenset({MESSAGES_CREATE, MODELS_READ}),
     "viewer": frozenset({AUDIT_READ}),
 }
