@@ -1,7 +1,9 @@
 """The break-glass local admin: for first start and for when the identity provider is down.
 
 ``enable`` makes (or resets) a local organisation owner with a random password, stored as
-an argon2id hash (``argon2-cffi``), and a TOTP seed (``pyotp``); both are shown once. A
+an argon2id hash (``argon2-cffi``), and a TOTP seed (``pyotp``); both are shown once. The
+seed is stored only encrypted (AES-256-GCM) under a key derived from the password with
+argon2id, so the database alone yields neither factor. A
 sign-in needs the password *and* a current TOTP code; each code works once. Policy
 ``identity.break_glass.enabled: false`` refuses every break-glass sign-in, which is what
 to set once SSO works.
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tutela.identity.roles import OWNER
 from tutela.store.database import utcnow
@@ -46,7 +51,7 @@ def enable(identity: IdentityStore, email: str) -> BreakGlassCredentials:
     user, _ = identity.upsert_user(email=email, idp="break_glass")
     password = base64.urlsafe_b64encode(os.urandom(18)).decode("ascii")
     seed = pyotp.random_base32()
-    identity.set_local_credentials(user.id, _HASHER.hash(password), seed)
+    identity.set_local_credentials(user.id, _HASHER.hash(password), _seal(seed, password))
     identity.set_org_role(user.id, OWNER)
     uri = pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=ISSUER)
     return BreakGlassCredentials(email=user.email, password=password, totp_uri=uri)
@@ -73,7 +78,10 @@ def verify(identity: IdentityStore, email: str, password: str, code: str) -> Non
         raise refused from None
     if user is None or stored is None or not user.totp_secret or user.disabled_at is not None:
         raise refused
-    totp = pyotp.TOTP(user.totp_secret)
+    seed = _open(user.totp_secret, password)
+    if seed is None:
+        raise refused
+    totp = pyotp.TOTP(seed)
     now = utcnow()
     step = int(now.timestamp()) // totp.interval
     matched = None
@@ -91,3 +99,34 @@ def verify(identity: IdentityStore, email: str, password: str, code: str) -> Non
 
 
 _DUMMY = _HASHER.hash("tutela-break-glass-dummy")
+_SEALED = "v1:"
+
+
+def _seed_key(password: str, salt: bytes) -> bytes:
+    return hash_secret_raw(
+        password.encode(),
+        salt,
+        time_cost=3,
+        memory_cost=65536,
+        parallelism=1,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+def _seal(seed: str, password: str) -> str:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    sealed = AESGCM(_seed_key(password, salt)).encrypt(nonce, seed.encode(), b"tutela-totp")
+    return _SEALED + base64.b64encode(salt + nonce + sealed).decode()
+
+
+def _open(stored: str, password: str) -> str | None:
+    """The TOTP seed, or None when the password does not open it."""
+    if not stored.startswith(_SEALED):
+        return None  # an unsealed seed from before sealing: re-enable break-glass
+    raw = base64.b64decode(stored.removeprefix(_SEALED))
+    try:
+        seed = AESGCM(_seed_key(password, raw[:16])).decrypt(raw[16:28], raw[28:], b"tutela-totp")
+    except InvalidTag:
+        return None
+    return seed.decode()

@@ -212,7 +212,7 @@ users = Table(
     Column("disabled_at", UTCDateTime(), nullable=True),
     # break-glass local admin only: argon2id hash and TOTP seed (None for SSO users)
     Column("password_hash", Text, nullable=True),
-    Column("totp_secret", String(64), nullable=True),
+    Column("totp_secret", String(200), nullable=True),  # sealed: see identity/break_glass.py
 )
 
 memberships = Table(
