@@ -522,9 +522,9 @@ class Store:
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
         if finding_class:  # pre-filter in SQL, then check the parsed event exactly
-            query = query.where(table.c.data.contains(f'"{finding_class}"'))
+            query = query.where(table.c.data.contains(f'"{finding_class}"', autoescape=True))
         if request_id:
-            query = query.where(table.c.data.contains(f'"{request_id}"'))
+            query = query.where(table.c.data.contains(f'"{request_id}"', autoescape=True))
         query = query.order_by(table.c.seq if oldest_first else table.c.seq.desc()).limit(limit)
         with self.engine.connect() as connection:
             rows = [dict(row._mapping) for row in connection.execute(query)]
