@@ -36,6 +36,7 @@ from typing import Any
 
 from tutela.detectors import CustomDetector, KeywordList, Scanner, ScannerConfig, Span
 from tutela.guard import OnError
+from tutela.guards.body import KeyPath, set_path
 from tutela.policy import DlpSettings
 from tutela.redaction import StreamRestorer, Vault, apply_policy, resolve_action
 from tutela.types import ALLOW, DataProtectionSummary, Exchange, Finding, StreamEvent, Verdict
@@ -53,8 +54,6 @@ _RESTORED = "data protection: restored pseudonymised values in the response"
 _HELD = "data protection: holding back a possible placeholder split across deltas"
 _DELTA_FIELD = {"text_delta": "text", "input_json_delta": "partial_json"}
 _TOOL_BLOCKS = frozenset({"tool_use", "server_tool_use"})
-
-KeyPath = tuple[str | int, ...]
 
 
 def scanner_config(settings: DlpSettings) -> ScannerConfig:
@@ -251,19 +250,6 @@ def _leaves(value: Any, base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
             stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
 
 
-def _set(root: dict[str, Any], path: KeyPath, value: str, copied: set[int]) -> None:
-    """Set ``root[path] = value``, copying each container on the way the first time."""
-    node: Any = root
-    for key in path[:-1]:
-        child = node[key]
-        if id(child) not in copied:
-            child = dict(child) if isinstance(child, dict) else list(child)
-            copied.add(id(child))
-            node[key] = child
-        node = child
-    node[path[-1]] = value
-
-
 def _counted(counts: Mapping[str, int], classes: list[str]) -> str:
     return ", ".join(f"{cls} ({counts[cls]})" for cls in classes)
 
@@ -331,7 +317,7 @@ class DlpGuard:
             if not any(actions[s.cls] != "allow" for s in spans):
                 continue
             result = apply_policy(text, spans, actions, vault)
-            _set(new_body, path, result.text, copied)
+            set_path(new_body, path, result.text, copied)
         if len(vault):
             exchange.scratch[_SCRATCH] = _State(vault)
         by_action: dict[str, list[str]] = {}
@@ -376,7 +362,7 @@ class DlpGuard:
                             if len(path) == 1:
                                 holder["input"] = restored
                             else:
-                                _set(holder, path, restored, copied)
+                                set_path(holder, path, restored, copied)
                 if holder["input"] is not block["input"]:
                     changed = {**block, "input": holder["input"]}
             if changed is not None:

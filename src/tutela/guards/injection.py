@@ -35,6 +35,7 @@ import orjson
 
 from tutela.detectors import Scanner
 from tutela.guard import OnError
+from tutela.guards.body import KeyPath, set_path
 from tutela.guards.dlp import pointer
 from tutela.injection.canary import CanaryWatch, canary_for, plant_text
 from tutela.injection.detector import Detection, Detector, Source, shared_detector
@@ -48,8 +49,6 @@ _CANARY = "injection.canary"
 _OUTPUT = "output"
 _MAX_TOOL_JSON = 1 << 20  # bytes of streamed tool arguments kept for the schema check
 _LINK_TAIL = 2048  # characters of streamed text kept to find links split across deltas
-
-KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,19 +130,6 @@ def scan_parts(body: Mapping[str, Any]) -> Iterator[Part]:
                 yield part
         if own:
             yield Part("user", base, tuple(own))
-
-
-def _set(root: dict[str, Any], path: KeyPath, value: Any, copied: set[int]) -> None:
-    """``root[path] = value``, copying each container on the way the first time."""
-    node: Any = root
-    for key in path[:-1]:
-        child = node[key]
-        if id(child) not in copied:
-            child = dict(child) if isinstance(child, dict) else list(child)
-            copied.add(id(child))
-            node[key] = child
-        node = child
-    node[path[-1]] = value
 
 
 def _with_system(body: dict[str, Any], notes: list[str]) -> None:
@@ -238,7 +224,7 @@ class InjectionGuard:
             spotlight = Spotlight.new()
             for part in spotlit:
                 for path, text in part.texts:
-                    _set(new_body, path, spotlight.wrap(text, part.source), copied)
+                    set_path(new_body, path, spotlight.wrap(text, part.source), copied)
             notes.append(spotlight.instruction())
             reasons.append(f"spotlighted {len(spotlit)} untrusted block(s)")
             if "spotlight" not in summary.actions:

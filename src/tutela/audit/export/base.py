@@ -12,6 +12,7 @@ Sinks deduplicate by ``metadata.uid``, which is stable across retries.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -96,7 +97,7 @@ def checkpoint_event(checkpoint: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class Sink:
+class Sink(abc.ABC):
     """One destination's wire format. ``send`` raises SinkUnavailable for whole-batch
     failures and returns per-record rejections otherwise."""
 
@@ -106,8 +107,9 @@ class Sink:
         self.name = name
         self.settings = settings
 
+    @abc.abstractmethod
     async def send(self, records: list[Record]) -> Outcome:
-        raise NotImplementedError
+        """Deliver ``records`` in order."""
 
     async def close(self) -> None:
         return None
