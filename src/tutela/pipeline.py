@@ -230,7 +230,12 @@ def default_guards(policy: Any, services: Any) -> Pipeline:
         request.append(rate_limits)
         response.append(rate_limits)
     if settings.dlp.enabled:
-        dlp = DlpGuard(settings.dlp)
+        from functools import partial
+
+        from tutela.identity.data_access import may_send
+
+        role_limits = partial(may_send, policy) if policy.identity.role_data_classes else None
+        dlp = DlpGuard(settings.dlp, may_send=role_limits)
         request.append(dlp)
         response.append(dlp)
     if settings.injection.enabled:

@@ -543,3 +543,26 @@ def test_one_pass_over_all_parts_finds_what_part_by_part_scans_find(parts: list[
 @functools.cache
 def _shared_guard() -> DlpGuard:
     return guard()
+
+
+async def test_a_role_limited_by_identity_may_not_send_other_classes() -> None:
+    """``identity.role_data_classes``: the analyst may send only personal data, so an
+    internal address (allowed by the DLP actions) is refused for it, not for an admin."""
+    from tutela.pipeline import default_guards
+
+    class Services:
+        counters = None
+
+    policy = parse_policy(
+        "guards: {rate_limits: {enabled: false}}\n"
+        "identity:\n  role_data_classes: {analyst: ['pii.*']}\n"
+    )
+    pipeline = default_guards(policy, Services())
+    dlp = next(g for g in pipeline.request_guards if g.name == "dlp")
+    text = f"mail {EMAIL} from host 10.1.2.3"
+    analyst = await dlp.check_request(exchange(body(text), role="analyst"))
+    assert analyst.blocked
+    assert analyst.reason.endswith("(role 'analyst' may not send net.internal_ip)")
+    no_values(analyst.reason)
+    admin = await dlp.check_request(exchange(body(text), role="admin"))
+    assert not admin.blocked

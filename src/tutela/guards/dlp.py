@@ -30,7 +30,7 @@ import fnmatch
 import functools
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -260,8 +260,17 @@ class DlpGuard:
     name = "dlp"
     waits = False  # scanning is CPU work in this process
 
-    def __init__(self, settings: DlpSettings, scanner: Scanner | None = None) -> None:
+    def __init__(
+        self,
+        settings: DlpSettings,
+        scanner: Scanner | None = None,
+        *,
+        may_send: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self.settings = settings
+        # The identity decision point (role -> data classes it may send); a class the
+        # caller's role may not send is blocked whatever its action says.
+        self.may_send = may_send
         self.on_error: OnError = settings.on_error
         self.scanner = scanner or shared_scanner(scanner_config(settings))
         self.resolver = ActionResolver(settings)
@@ -298,13 +307,18 @@ class DlpGuard:
                             cls=cls, pointer=where, start=span.start, end=span.end, score=span.score
                         )
                     )
+        refused: list[str] = []
+        if self.may_send is not None and role:
+            refused = sorted(c for c in actions if not self.may_send(role, c))
+            for cls in refused:
+                actions[cls] = "block"
         exchange.data_protection = DataProtectionSummary(classes=counts, actions=actions)
         blocked = sorted(c for c, a in actions.items() if a == "block")
         if blocked:
-            return Verdict.block(
-                "request blocked by data protection policy: " + _counted(counts, blocked),
-                *findings,
-            )
+            reason = "request blocked by data protection policy: " + _counted(counts, blocked)
+            if refused:
+                reason += f" (role {role!r} may not send {', '.join(refused)})"
+            return Verdict.block(reason, *findings)
         changing = sorted(c for c, a in actions.items() if a != "allow")
         if not changing:
             return Verdict.allow(
