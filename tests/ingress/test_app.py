@@ -295,3 +295,32 @@ async def test_a_response_guard_can_stop_a_stream_midway(harness) -> None:  # ty
         v["guard"] == "stopper" and v["action"] == "block" and v["classes"] == ["output.leak"]
         for v in event["verdicts"]
     )
+
+
+async def test_models_are_listed_only_when_the_allow_lists_admit_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tutela.gateway import Gateway
+    from tutela.identity.api_keys import mint_key
+    from tutela.ingress.app import GatewayApp
+    from tutela.policy import parse_policy
+    from tutela.store.database import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'm.db'}")
+    store.migrate()
+    store.create_workspace("default")
+    key = mint_key(store, workspace="default", role="analyst").secret
+    gateway = Gateway(parse_policy("guards:\n  limits: {allowed_models: ['claude-sonnet-*']}\n"), store)
+    await gateway.start()
+    try:
+        app = GatewayApp(gateway)
+        headers = [(b"x-api-key", key.encode())]
+        listed = await call(app, "GET", "/v1/models", headers=headers)
+        ids = [m["id"] for m in orjson.loads(listed.body)["data"]]
+        assert listed.status == 200 and ids == ["claude-sonnet-4-6"]
+        assert orjson.loads(listed.body)["first_id"] == "claude-sonnet-4-6"
+        hidden = await call(app, "GET", "/v1/models/claude-opus-4-7", headers=headers)
+        assert_anthropic_error(hidden, 404, "not_found_error")
+        shown = await call(app, "GET", "/v1/models/claude-sonnet-4-6", headers=headers)
+        assert shown.status == 200
+    finally:
+        await gateway.stop()
+        store.close()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Any
 
+import orjson
+
 from tutela.errors import ErrorKind
 from tutela.guard import OnError
 from tutela.policy import LimitsSettings
@@ -107,3 +109,44 @@ class LimitsGuard:
             if stream is not None and not isinstance(stream, bool):
                 return _invalid("stream: must be a boolean")
         return ALLOW
+
+
+def model_visible(model: str, policy_models: tuple[str, ...], personal: tuple[str, ...]) -> bool:
+    """A model is usable (and listed) when the policy's and the caller's allow-lists,
+    where set, both admit it."""
+    return (not policy_models or any(fnmatchcase(model, p) for p in policy_models)) and (
+        not personal or any(fnmatchcase(model, p) for p in personal)
+    )
+
+
+def filter_models(
+    body: bytes, endpoint: str, policy_models: tuple[str, ...], personal: tuple[str, ...]
+) -> bytes | None:
+    """``GET /v1/models`` answers with only the models the caller may use; for
+    ``/v1/models/{id}`` returns None (answer 404) when that model is not allowed."""
+    if not (policy_models or personal):
+        return body
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(answer, dict):
+        return body
+    if endpoint == "model":
+        model = answer.get("id")
+        ok = isinstance(model, str) and model_visible(model, policy_models, personal)
+        return body if ok else None
+    data = answer.get("data")
+    if not isinstance(data, list):
+        return body
+    kept = [
+        m
+        for m in data
+        if isinstance(m, dict)
+        and isinstance(m.get("id"), str)
+        and model_visible(m["id"], policy_models, personal)
+    ]
+    answer["data"] = kept
+    answer["first_id"] = kept[0]["id"] if kept else None
+    answer["last_id"] = kept[-1]["id"] if kept else None
+    return orjson.dumps(answer)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tutela.errors import ErrorKind, GatewayError, UpstreamError, error_body, error_event
+from tutela.guards.limits import filter_models
 from tutela.identity.device_flow import PATHS as DEVICE_FLOW_PATHS
 from tutela.identity.roles import MESSAGES_CREATE, MODELS_READ
 from tutela.ingress.sse import SseSplitter
@@ -343,6 +344,18 @@ class GatewayApp:
                 raise _verdict_error(verdict)
             if changed is not message:
                 body = orjson.dumps(changed)
+            exchange.outcome = "ok"
+        elif status == 200 and exchange.endpoint in ("models", "model"):
+            principal = exchange.principal
+            filtered = filter_models(
+                body,
+                exchange.endpoint,
+                self.gateway.policy.guards.limits.allowed_models,
+                principal.allowed_models if principal else (),
+            )
+            if filtered is None:  # a model the caller may not use is one that does not exist
+                raise GatewayError(ErrorKind.NOT_FOUND, "model not found")
+            body = filtered
             exchange.outcome = "ok"
         elif status == 200:
             exchange.outcome = "ok"
