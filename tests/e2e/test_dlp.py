@@ -8,15 +8,13 @@ so the card comes back in the reply only if the gateway restored it.
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
 import pytest
 
-from tutela.testing.audit import request_view
+from tutela.testing.audit import wait_for_request_event
 from tutela.testing.process import GatewayProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-dlp")]
@@ -47,18 +45,7 @@ def client(gateway: GatewayProcess) -> anthropic.Anthropic:
 
 
 def audit_data(gateway: GatewayProcess, request_id: str) -> dict:  # type: ignore[type-arg]
-    db = gateway.db_url.removeprefix("sqlite:///")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            row = conn.execute(
-                "SELECT data FROM audit_events WHERE event_type = 'api.request' AND data LIKE ?",
-                (f"%{request_id}%",),
-            ).fetchone()
-        if row is not None:
-            return request_view(row[0])
-        time.sleep(0.05)
-    raise AssertionError(f"no audit event for {request_id}")
+    return wait_for_request_event(gateway.db_url, request_id)
 
 
 def test_card_is_blocked_naming_the_class_not_the_value(blocking: GatewayProcess) -> None:

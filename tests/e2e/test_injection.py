@@ -9,8 +9,6 @@ the ticket delimited and datamarked. Either way the audit row says why, without 
 from __future__ import annotations
 
 import json
-import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from tutela.testing.audit import request_view
+from tutela.testing.audit import wait_for_request_event
 from tutela.testing.process import GatewayProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-injection")]
@@ -75,18 +73,7 @@ def client(gateway: GatewayProcess) -> anthropic.Anthropic:
 
 
 def audit_data(gateway: GatewayProcess, request_id: str) -> dict:  # type: ignore[type-arg]
-    db = gateway.db_url.removeprefix("sqlite:///")
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        with sqlite3.connect(db) as conn:
-            row = conn.execute(
-                "SELECT data FROM audit_events WHERE event_type = 'api.request' AND data LIKE ?",
-                (f"%{request_id}%",),
-            ).fetchone()
-        if row is not None:
-            return request_view(row[0])
-        time.sleep(0.05)
-    raise AssertionError(f"no audit event for {request_id}")
+    return wait_for_request_event(gateway.db_url, request_id)
 
 
 def test_injected_ticket_in_a_tool_result_is_blocked(default_gateway: GatewayProcess) -> None:

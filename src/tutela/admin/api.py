@@ -417,12 +417,12 @@ async def delete_member(ctx: Context) -> Response:
 # -- audit ------------------------------------------------------------------------------
 
 
-def _audit_query(ctx: Context) -> tuple[dict[str, Any], int]:
+def _audit_query(ctx: Context, default_limit: int) -> tuple[dict[str, Any], int]:
     from tutela.audit.search import FILTERS, search_filters
 
     query = ctx.request.query
     try:
-        limit = int(query.get("limit", "100"))
+        limit = int(query.get("limit", str(default_limit)))
         filters = search_filters({name: query.get(name) for name in FILTERS})
     except ValueError as exc:
         raise HttpError(400, "invalid_request", str(exc)) from None
@@ -433,7 +433,7 @@ async def workspace_audit(ctx: Context) -> Response:
     """The workspace's events, newest first; filters: since, until (ISO 8601 or 24h/7d),
     event_type (or family.*), actor, key, class, request_id; limit (at most 1000)."""
     assert ctx.workspace is not None
-    filters, limit = _audit_query(ctx)
+    filters, limit = _audit_query(ctx, 100)
     rows = await asyncio.to_thread(
         ctx.gateway.store.search_audit,
         workspace_id=ctx.workspace.id,
@@ -467,11 +467,11 @@ async def workspace_audit_export(ctx: Context) -> Response:
     fmt = ctx.request.query.get("format", "jsonl")
     if fmt not in ("jsonl", "csv"):
         raise HttpError(400, "invalid_request", "format must be jsonl or csv")
-    filters, limit = _audit_query(ctx)
+    filters, limit = _audit_query(ctx, 1_000_000)
     rows = await asyncio.to_thread(
         ctx.gateway.store.search_audit,
         workspace_id=ctx.workspace.id,
-        limit=max(1, min(1_000_000, limit if "limit" in ctx.request.query else 1_000_000)),
+        limit=max(1, min(1_000_000, limit)),
         oldest_first=True,
         **filters,
     )

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import orjson
 
-from tutela.cli.common import config_option, db_option, fail, json_option, load
+from tutela.cli.common import config_option, db_option, fail, json_option, load, progress_bar
 from tutela.errors import TutelaError
 
 
@@ -50,26 +50,6 @@ def _trusted(policy: Any, store: Any, extra: tuple[str, ...]) -> Any:
         fail(str(exc))
 
 
-def _progress(stack: contextlib.ExitStack, label: str, total: int) -> Any:
-    """A progress bar on stderr when it is a terminal (records done of ``total``)."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = stack.enter_context(
-        Progress(
-            TextColumn(label),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-    )
-    task = bar.add_task(label, total=total)
-    return lambda n: bar.advance(task, n)
-
-
 @audit.command("verify")
 @click.option("--from", "from_seq", type=int, default=None, help="First record to verify.")
 @click.option("--to", "to_seq", type=int, default=None, help="Last record to verify.")
@@ -101,7 +81,7 @@ def verify(
             trusted,
             from_seq=from_seq,
             to_seq=to_seq,
-            progress=_progress(stack, "verifying", store.chain_head()[0]),
+            progress=progress_bar(stack, "verifying", store.chain_head()[0]),
         )
     problem = report.problems[0] if report.problems else None
     if as_json:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from typing import Any, NoReturn
 
 import click
@@ -58,3 +60,36 @@ db_option = click.option(
     "then the policy's database_url.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def progress_bar(
+    stack: contextlib.ExitStack, label: str, total: int | None, *, in_bytes: bool = False
+) -> Any:
+    """A rich progress bar on stderr when it is a terminal, else None. Returns a function
+    taking how much more is done (bytes with ``in_bytes``, else items)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    amount = (DownloadColumn(), TransferSpeedColumn()) if in_bytes else (MofNCompleteColumn(),)
+    bar = stack.enter_context(
+        Progress(
+            TextColumn(label),
+            BarColumn(),
+            *amount,
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+    )
+    task = bar.add_task(label, total=total)
+    return lambda n: bar.advance(task, n)

@@ -22,6 +22,7 @@ from tutela.cli.common import (
     config_option,
     db_option,
     json_option,
+    progress_bar,
 )
 from tutela.cli.common import fail as _fail
 from tutela.cli.common import load as _load
@@ -603,7 +604,7 @@ def scan(input_path: str, output_path: str, config: str | None) -> None:
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(source)
         sink = stack.enter_context(click.open_file(output_path, "wb"))
-        progress = _progress(stack, total)
+        progress = progress_bar(stack, "scanning", total, in_bytes=True)
         interactive = output_path == "-"
         for number, line in enumerate(source, start=1):
             if progress is not None:
@@ -626,35 +627,6 @@ def scan(input_path: str, output_path: str, config: str | None) -> None:
     if bad:
         click.echo(f"scanned {records} records; {bad} malformed lines skipped", err=True)
         raise SystemExit(1)
-
-
-def _progress(stack: contextlib.ExitStack, total: int | None) -> Any:
-    """A rich progress bar on stderr when it is a terminal, else None."""
-    if not sys.stderr.isatty():
-        return None
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TransferSpeedColumn,
-    )
-
-    progress = stack.enter_context(
-        Progress(
-            TextColumn("scanning"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-    )
-    task = progress.add_task("scan", total=total)
-    return lambda n: progress.advance(task, n)
 
 
 @main.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import orjson
@@ -44,3 +46,20 @@ def identity_view(row: dict[str, Any]) -> dict[str, Any]:
         "before": event.get("entity", {}).get("data"),
         "after": event.get("entity_result", {}).get("data"),
     }
+
+
+def wait_for_request_event(db_url: str, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The ``request_view`` of a request's event in a gateway's SQLite database, waiting
+    for the writer to commit it (events reach the database a few ms after the answer)."""
+    db = db_url.removeprefix("sqlite:///")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute(
+                "SELECT data FROM audit_events WHERE event_type = 'api.request' AND data LIKE ?",
+                (f"%{request_id}%",),
+            ).fetchone()
+        if row is not None:
+            return request_view(row[0])
+        time.sleep(0.05)
+    raise AssertionError(f"no audit event for {request_id}")
