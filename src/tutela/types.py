@@ -7,7 +7,6 @@ except ``errors``, and must never hold request content beyond the life of one Ex
 from __future__ import annotations
 
 import enum
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from typing import Any
 import orjson
 
 from tutela.errors import ErrorKind
+from tutela.randomness import random_hex
 
 
 class Action(enum.Enum):
@@ -233,7 +233,7 @@ class InjectionSummary:
 
 def new_request_id() -> str:
     """A sortable, unguessable id the user can quote: ``req_tut_`` + time + randomness."""
-    return f"req_tut_{time.time_ns() // 1_000_000:011x}{os.urandom(10).hex()}"
+    return f"req_tut_{time.time_ns() // 1_000_000:011x}{random_hex(10)}"
 
 
 @dataclass(slots=True, kw_only=True)

@@ -48,7 +48,7 @@ def canonical(event: dict[str, Any]) -> bytes:
     RFC 8785 orders keys by UTF-16 code units; orjson orders by code point. The two agree
     unless a key holds a character at or above U+E000, so only then are keys re-sorted."""
     data = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
-    if _LATE_UTF8.search(data) and _late_keys(event):  # the byte scan makes this rare
+    if not data.isascii() and _LATE_UTF8.search(data) and _late_keys(event):  # rare
         return orjson.dumps(_utf16_sorted(event))
     return data
 
@@ -105,7 +105,13 @@ def decode_public(text: str) -> Ed25519PublicKey:
 
 def checkpoint_message(seq: int, head_hash: str, ts_ms: int, key_id: str) -> bytes:
     return b"\n".join(
-        [_CHECKPOINT_TAG, str(seq).encode(), head_hash.encode(), str(ts_ms).encode(), key_id.encode()]
+        [
+            _CHECKPOINT_TAG,
+            str(seq).encode(),
+            head_hash.encode(),
+            str(ts_ms).encode(),
+            key_id.encode(),
+        ]
     )
 
 

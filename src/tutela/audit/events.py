@@ -11,11 +11,11 @@ module (``python -m tutela.audit.reference``) and a test keeps it in step.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from tutela import __version__
+from tutela.randomness import random_hex
 from tutela.types import Exchange
 
 OCSF_VERSION = "1.8.0"
@@ -25,7 +25,7 @@ CATEGORY_NAMES = {2: "Findings", 3: "Identity & Access Management", 6: "Applicat
 
 
 def new_event_uid() -> str:
-    return "evt_" + os.urandom(12).hex()
+    return "evt_" + random_hex(12)
 
 
 def _now() -> dt.datetime:
@@ -574,7 +574,9 @@ class ContentAccess(AuditEvent):
     def specific(self) -> dict[str, Any]:
         return {
             "table": {"name": "audit_content"},
-            "unmapped": {"tutela": {"request_id": self.request_id, "key_version": self.key_version}},
+            "unmapped": {
+                "tutela": {"request_id": self.request_id, "key_version": self.key_version}
+            },
         }
 
 
@@ -700,7 +702,10 @@ class AdminDenied(AuditEvent):
 
     def specific(self) -> dict[str, Any]:
         return {
-            "api": {"operation": f"{self.method} {self.route}", "service": {"name": "tutela-admin"}},
+            "api": {
+                "operation": f"{self.method} {self.route}",
+                "service": {"name": "tutela-admin"},
+            },
         }
 
 

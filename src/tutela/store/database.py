@@ -113,6 +113,12 @@ def _driver_value(value: Any, sqlite: bool) -> Any:
     return value
 
 
+def _is_timestamp(column_type: Any) -> bool:
+    return isinstance(column_type, sa.DateTime) or isinstance(
+        getattr(column_type, "impl", None), sa.DateTime
+    )
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -397,9 +403,15 @@ class Store:
             f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - names from schema
             f"VALUES ({', '.join([mark] * len(columns))})"
         )
-        cursor.executemany(
-            sql, [tuple(_driver_value(row[name], sqlite) for name in columns) for row in rows]
-        )
+        # Only timestamp columns need converting: take them from the schema, once per batch.
+        stamps = [i for i, name in enumerate(columns) if _is_timestamp(table.c[name].type)]
+        values = []
+        for row in rows:
+            record = [row[name] for name in columns]
+            for i in stamps:
+                record[i] = _driver_value(record[i], sqlite)
+            values.append(tuple(record))
+        cursor.executemany(sql, values)
 
     def append_audit(self, events: Iterable[AuditEvent | Prerendered]) -> int:
         """Append events outside the gateway's writer (CLI, bootstrap)."""

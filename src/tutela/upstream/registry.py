@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,6 +9,7 @@ import orjson
 
 from tutela.errors import ErrorKind, UpstreamError
 from tutela.policy import Policy
+from tutela.randomness import random_hex
 from tutela.upstream import offline
 from tutela.upstream.anthropic import AnthropicUpstream
 from tutela.upstream.base import Upstream, UpstreamCall, UpstreamResponse
@@ -54,7 +54,7 @@ class OfflineUpstream:
             return UpstreamResponse(status=200, headers=list(_JSON), body=orjson.dumps(payload))
         if path != "/v1/messages":
             return _error(404, "not_found_error", f"offline model has no {path}")
-        message_id = "msg_offline_" + os.urandom(12).hex()
+        message_id = "msg_offline_" + random_hex(12)
         try:
             if call.stream:
                 events = offline.stream_message(body, message_id)
