@@ -170,6 +170,7 @@ class DlpSettings(_Strict):
     keywords: dict[str, DlpKeywords] = Field(default_factory=dict)
     edm_files: tuple[str, ...] = ()
     edm_pepper_env: str = "TUTELA_EDM_PEPPER"
+    cache_entries: Annotated[int, Field(ge=0, le=1_000_000)] = 8192
 
     @field_validator("actions")
     @classmethod

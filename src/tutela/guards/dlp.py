@@ -28,8 +28,10 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import functools
+import hashlib
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -150,36 +152,105 @@ def pointer(path: KeyPath) -> str:
     )
 
 
-def _scan_parts(
-    scanner: Scanner, parts: list[tuple[KeyPath, str]]
-) -> list[tuple[KeyPath, str, list[Span]]]:
-    """Scan every part in one engine pass; return the parts with findings, local offsets.
+class ScanCache:
+    """Findings of long request parts, keyed by a keyed BLAKE2b hash of their text.
 
-    One pass over the joined text instead of one per part: each scan call has a fixed cost
-    that dominates for the short parts a conversation is made of.
+    A conversation resends its whole history (system prompt, tool definitions' text,
+    earlier turns, tool results) with every turn, so without a cache each turn rescans
+    everything said so far. Only spans are kept (class, offsets, score), never text; the
+    key is a per-process keyed hash, so an entry cannot be matched to a guessed text from
+    outside the process. Parts shorter than ``min_chars`` are scanned every time: hashing
+    them costs about what scanning does. Least recently used entries go first.
     """
-    if len(parts) == 1:
-        path, text = parts[0]
-        spans = scanner.scan(text)
-        return [(path, text, spans)] if spans else []
+
+    def __init__(self, entries: int, min_chars: int = 256) -> None:
+        self.entries = entries
+        self.min_chars = min_chars
+        self.hits = 0
+        self.misses = 0
+        self._key = os.urandom(16)
+        self._spans: OrderedDict[bytes, tuple[Span, ...]] = OrderedDict()
+
+    def key(self, text: str) -> bytes | None:
+        if len(text) < self.min_chars:
+            return None
+        data = text.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(data, digest_size=16, key=self._key).digest()
+
+    def get(self, key: bytes) -> tuple[Span, ...] | None:
+        spans = self._spans.get(key)
+        if spans is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._spans.move_to_end(key)
+        return spans
+
+    def put(self, key: bytes, spans: list[Span]) -> None:
+        self._spans[key] = tuple(spans)
+        if len(self._spans) > self.entries:
+            self._spans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+
+def _scan_parts(
+    scanner: Scanner, parts: list[tuple[KeyPath, str]], cache: ScanCache | None = None
+) -> list[tuple[KeyPath, str, list[Span]]]:
+    """Every part's findings (local offsets), for the parts that have any, in order.
+
+    Parts found in ``cache`` are not scanned again; the rest are scanned in one pass.
+    """
+    per_part: list[list[Span]]
+    if cache is None or not cache.entries:
+        per_part = _scan_joined(scanner, [text for _path, text in parts])
+    else:
+        per_part = [[] for _ in parts]
+        todo: list[int] = []
+        keys: list[bytes | None] = []
+        for index, (_path, text) in enumerate(parts):
+            key = cache.key(text)
+            cached = cache.get(key) if key is not None else None
+            if cached is not None:
+                per_part[index] = list(cached)
+            else:
+                todo.append(index)
+                keys.append(key)
+        if todo:
+            fresh = _scan_joined(scanner, [parts[i][1] for i in todo])
+            for index, key, spans in zip(todo, keys, fresh, strict=True):
+                per_part[index] = spans
+                if key is not None:
+                    cache.put(key, spans)
+    return [
+        (path, text, spans) for (path, text), spans in zip(parts, per_part, strict=True) if spans
+    ]
+
+
+def _scan_joined(scanner: Scanner, texts: list[str]) -> list[list[Span]]:
+    """Each text's findings (local offsets), from one engine pass over the joined texts.
+
+    One pass instead of one per text: each scan call has a fixed cost that dominates for
+    the short parts a conversation is made of.
+    """
+    if len(texts) <= 1:
+        return [scanner.scan(text) for text in texts]
     starts: list[int] = []
     position = 0
-    for _path, text in parts:
+    for text in texts:
         starts.append(position)
         position += len(text) + len(_PART_BREAK)
-    found = scanner.scan(_PART_BREAK.join(text for _path, text in parts))
-    if not found:
-        return []
-    by_part: dict[int, list[Span]] = {}
-    for span in found:
+    per_text: list[list[Span]] = [[] for _ in texts]
+    for span in scanner.scan(_PART_BREAK.join(texts)):
         index = bisect.bisect_right(starts, span.start) - 1
         base = starts[index]
-        if span.end - base > len(parts[index][1]):
+        if span.end - base > len(texts[index]):
             continue  # reaches into the break: not a finding of either part
-        by_part.setdefault(index, []).append(
+        per_text[index].append(
             Span(cls=span.cls, start=span.start - base, end=span.end - base, score=span.score)
         )
-    return [(parts[i][0], parts[i][1], spans) for i, spans in sorted(by_part.items())]
+    return per_text
 
 
 def request_texts(body: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
@@ -274,6 +345,7 @@ class DlpGuard:
         self.on_error: OnError = settings.on_error
         self.scanner = scanner or shared_scanner(scanner_config(settings))
         self.resolver = ActionResolver(settings)
+        self.cache = ScanCache(settings.cache_entries)
 
     # ------------------------------------------------------------------ request
 
@@ -287,7 +359,7 @@ class DlpGuard:
         principal = exchange.principal
         workspace = principal.workspace if principal else ""
         role = principal.role if principal else ""
-        hits = _scan_parts(self.scanner, list(request_texts(body)))
+        hits = _scan_parts(self.scanner, list(request_texts(body)), self.cache)
         if not hits:
             exchange.data_protection = DataProtectionSummary(classes={}, actions={})
             return ALLOW
