@@ -483,9 +483,79 @@ def generated_tool_results(count: int = 400, seed: int = 10) -> list[str]:
     return out
 
 
+# ---------------------------------------------------------------- what coding agents read
+
+AGENT_KINDS: dict[str, tuple[str, ...]] = {
+    "python": ("*.py",),
+    "javascript/typescript": ("*.js", "*.ts", "*.mjs"),
+    "c/c++ headers and sources": ("*.c", "*.h", "*.cc", "*.hpp"),
+    "config (json/yaml/toml/ini)": ("*.json", "*.yaml", "*.yml", "*.toml", "*.ini", "*.cfg"),
+    "docs (markdown/rst/txt)": ("*.md", "*.rst", "*.txt"),
+    "shell": ("*.sh",),
+}
+_AGENT_ROOTS = (Path(sys.prefix), Path(sys.base_prefix), Path("/usr/include"),
+                Path("/usr/share"), Path("/usr/lib/node_modules"), Path("/usr/lib/python3"))  # fmt: skip
+AGENT_PIECE = 3000
+
+
+def agent_half(path: Path) -> str:
+    """``evaluation`` for a fixed half of the files (by a hash of the path), else ``training``:
+    ``bench/injection_agent_fpr.py`` measures only the evaluation half."""
+    return "evaluation" if hashlib.sha256(str(path).encode()).digest()[0] < 128 else "training"
+
+
+def agent_files(patterns: tuple[str, ...], half: str, limit: int = 20000) -> list[Path]:
+    """Files of one kind on this machine, in one half of the split, sorted."""
+    found: set[Path] = set()
+    for root in _AGENT_ROOTS:
+        if not root.is_dir():
+            continue
+        for pattern in patterns:
+            for path in root.rglob(pattern):
+                if len(found) >= limit:
+                    break
+                if _EXCLUDE.search(str(path)) and half == "training":
+                    continue  # documents about attacks are no negatives
+                try:
+                    if path.is_file() and 1500 <= path.stat().st_size <= 2_000_000:
+                        found.add(path)
+                except OSError:
+                    continue
+    return sorted(p for p in found if agent_half(p) == half)
+
+
+def agent_pieces(paths: list[Path], count: int, rng: random.Random) -> Iterator[tuple[Path, str]]:
+    """Up to ``count`` pieces of ``AGENT_PIECE`` characters, one from each of a random
+    selection of ``paths``, cut where an agent's file read might start."""
+    paths = list(paths)
+    rng.shuffle(paths)
+    produced = 0
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "\x00" in text:
+            continue
+        start = rng.randrange(0, len(text) - AGENT_PIECE) if len(text) > AGENT_PIECE else 0
+        yield path, text[start : start + AGENT_PIECE]
+        produced += 1
+        if produced >= count:
+            return
+
+
+def agent_reads(per_kind: int = 400, seed: int = 13) -> Iterator[Doc]:
+    """Pieces of files of the training half, as a coding agent's tool results carry them:
+    raw source in several languages, configuration, documentation, shell scripts."""
+    rng = random.Random(seed)
+    for patterns in AGENT_KINDS.values():
+        for path, piece in agent_pieces(agent_files(patterns, "training"), per_kind, rng):
+            yield Doc(piece, "agent-read", str(path))
+
+
 def clean_documents() -> list[Doc]:
     docs: list[Doc] = []
     for source in (emails(), csvs(), readmes(), htmls(), sources(), generated_emails(),
-                   generated_tickets()):  # fmt: skip
+                   generated_tickets(), agent_reads()):  # fmt: skip
         docs.extend(source)
     return docs
