@@ -205,10 +205,27 @@ InjectionSourceName = Literal["user", "document", "tool_result"]
 
 
 class InjectionSource(_Strict):
-    """What to do when text from one source scores at or above ``threshold``."""
+    """What to do when text from one source scores at or above ``threshold``; a score at
+    or above ``block_threshold`` (when set) blocks whatever ``action`` says."""
 
     threshold: Annotated[float, Field(ge=0, le=1)]
     action: InjectionAction
+    block_threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+
+    @model_validator(mode="after")
+    def _block_threshold_above_threshold(self) -> InjectionSource:
+        if self.block_threshold is not None and self.block_threshold < self.threshold:
+            raise ValueError(
+                f"block_threshold ({self.block_threshold}) must not be below "
+                f"threshold ({self.threshold})"
+            )
+        return self
+
+    def action_for(self, score: float) -> InjectionAction:
+        """The action for a flagged score (one at or above ``threshold``)."""
+        if self.block_threshold is not None and score >= self.block_threshold:
+            return "block"
+        return self.action
 
 
 class InjectionScope(_Strict):

@@ -625,3 +625,43 @@ def test_credentials_split_across_deltas_are_found_once() -> None:
     ]
     assert [bool(v.findings) for v in verdicts] == [False, True, False]
     assert ex.injection is not None and ex.injection.output == ["dlp.secret.aws_access_key"]
+
+
+# -- two tiers for untrusted blocks: spotlight what is suspicious, block what is near-certain
+
+
+def _score_of(text: str) -> float:
+    return Detector().scan(text, "tool_result", {"tool_result": 0.0}).score
+
+
+def test_block_threshold_blocks_near_certain_injections_and_names_that_threshold() -> None:
+    seed_score = _score_of(SEED)
+    assert seed_score >= 0.9  # the seed's example is no borderline case
+    guard = injection(
+        "    tool_result: {threshold: 0.5, action: spotlight, block_threshold: 0.9}\n"
+    )
+    verdict = guard.check_body(exchange(tool_turn(SEED)), tool_turn(SEED))
+    assert verdict.action is Action.BLOCK
+    assert "threshold 0.90" in verdict.reason
+
+
+def test_below_the_block_threshold_the_sources_own_action_applies() -> None:
+    clean_score = _score_of(CLEAN)
+    assert clean_score < 0.5
+    # Threshold 0 flags everything; only scores of 0.5 and more would block.
+    guard = injection(
+        "    tool_result: {threshold: 0.0, action: spotlight, block_threshold: 0.5}\n"
+    )
+    ex = exchange(tool_turn(CLEAN))
+    verdict = guard.check_body(ex, tool_turn(CLEAN))
+    assert verdict.action is Action.TRANSFORM  # spotlighted, not blocked
+    assert MARK in orjson.dumps(verdict.body).decode()
+    assert ex.injection is not None and ex.injection.actions == ["spotlight"]
+
+
+def test_a_block_threshold_below_the_flag_threshold_is_refused() -> None:
+    with pytest.raises(Exception, match="block_threshold"):
+        parse_policy(
+            "guards:\n  injection:\n"
+            "    document: {threshold: 0.8, action: spotlight, block_threshold: 0.5}\n"
+        )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -194,17 +194,21 @@ class InjectionGuard:
             summary.cached += detection.cached
             for rule_id in detection.rule_ids:
                 summary.rules[rule_id] = summary.rules.get(rule_id, 0) + 1
-            if detection.flagged and rule.action != "allow":
+            action = rule.action_for(detection.score) if detection.flagged else "allow"
+            if action != "allow":
                 stats["flagged"] += 1
                 summary.flagged = True
-                summary.actions.append(rule.action)
+                summary.actions.append(action)
                 findings += [
                     Finding(cls=cls, pointer=pointer(part.path), score=detection.score)
                     for cls in _classes(detection)
                 ]
-                if rule.action == "block":
+                if action == "block":
+                    if rule.action != "block" and rule.block_threshold is not None:
+                        # Blocked by the second tier: name the threshold that blocked it.
+                        detection = replace(detection, threshold=rule.block_threshold)
                     blocked.append((part, detection))
-                elif rule.action == "spotlight":
+                elif action == "spotlight":
                     spotlit.append(part)
                 else:
                     flagged.append((part, detection))
