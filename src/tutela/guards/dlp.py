@@ -153,7 +153,7 @@ def pointer(path: KeyPath) -> str:
 
 
 class ScanCache:
-    """Findings of long request parts, keyed by a keyed BLAKE2b hash of their text.
+    """Findings of long request parts, keyed by a keyed SHA-256 hash of their text.
 
     A conversation resends its whole history (system prompt, tool definitions' text,
     earlier turns, tool results) with every turn, so without a cache each turn rescans
@@ -168,14 +168,17 @@ class ScanCache:
         self.min_chars = min_chars
         self.hits = 0
         self.misses = 0
-        self._key = os.urandom(16)
+        # SHA-256 (hardware-accelerated here: ~1.7 GB/s, twice BLAKE2b) after a random
+        # per-process prefix.
+        self._keyed = hashlib.sha256(os.urandom(32))
         self._spans: OrderedDict[bytes, tuple[Span, ...]] = OrderedDict()
 
     def key(self, text: str) -> bytes | None:
         if len(text) < self.min_chars:
             return None
-        data = text.encode("utf-8", "surrogatepass")
-        return hashlib.blake2b(data, digest_size=16, key=self._key).digest()
+        digest = self._keyed.copy()
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.digest()
 
     def get(self, key: bytes) -> tuple[Span, ...] | None:
         spans = self._spans.get(key)
