@@ -70,8 +70,25 @@ def progress(message: str) -> None:
 # --------------------------------------------------------------------------- request body
 
 
-def request_body(stream: bool) -> bytes:
-    """A realistic small Messages request (~1 KB): system prompt, a short conversation."""
+def request_body(stream: bool, conversation: int = 0) -> bytes:
+    """A realistic small Messages request (~1 KB): system prompt, a short conversation.
+
+    With ``conversation`` > 0: a coding agent's request instead, that many turns of file
+    reads (``dlp_conversation.conversation``: a 12 KB system prompt, 3 KB tool results).
+    The same body is sent every time, as an agent's history is on every turn."""
+    if conversation:
+        from dlp_conversation import conversation as agent_conversation
+
+        system, messages = agent_conversation(conversation)
+        agent: dict[str, Any] = {
+            "model": MODEL,
+            "max_tokens": MAX_TOKENS,
+            "system": system,
+            "messages": messages,
+        }
+        if stream:
+            agent["stream"] = True
+        return json.dumps(agent, separators=(",", ":")).encode()
     body: dict[str, Any] = {
         "model": MODEL,
         "max_tokens": MAX_TOKENS,
@@ -980,6 +997,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="tutela worker processes (tutela serve --workers; default 1)",
     )
     parser.add_argument(
+        "--conversation",
+        type=int,
+        default=0,
+        metavar="TURNS",
+        help="send a coding agent's request of TURNS file-read turns (40 turns: ~170 KB) "
+        "instead of the 1 KB chat request",
+    )
+    parser.add_argument(
         "--max-seconds",
         type=float,
         default=900.0,
@@ -996,6 +1021,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.duration <= 0 or args.duration > 300:
         parser.error("--duration must be in (0, 300] seconds")
+    if not 0 <= args.conversation <= 200:
+        parser.error("--conversation must be within [0, 200] turns")
     return args
 
 
@@ -1042,7 +1069,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     }
     results["config"]["connections"] = CONNECTIONS
-    results["config"]["request_bytes"] = len(request_body(False))
+    results["config"]["request_bytes"] = len(request_body(False, args.conversation))
 
     table, derived = build_report(results)
     checks = check_targets(derived)
@@ -1208,7 +1235,8 @@ def _run(
     api_key = keys[0]
     progress(f"tutela ready (pid {gateway.pid}); key {api_key[:20]}...")
 
-    json_body, stream_body = request_body(False), request_body(True)
+    json_body = request_body(False, args.conversation)
+    stream_body = request_body(True, args.conversation)
     paths = [
         PathSetup(
             "direct",

@@ -27,9 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train" / "injectio
 
 from corpus import AGENT_KINDS, AGENT_PIECE, agent_files, agent_pieces
 
-from tutela.injection.detector import DEFAULT_THRESHOLDS, shared_detector
+from tutela.injection.detector import shared_detector
+from tutela.policy import InjectionSettings
 
 SESSION_READS = 40
+
+
+SWEEP = (0.75, 0.85, 0.9, 0.95, 0.97, 0.99)
+
+
+def refused(rate: float) -> float:
+    """The chance that a session of ``SESSION_READS`` reads is refused at least once."""
+    return 1 - (1 - rate) ** SESSION_READS
 
 
 def main() -> int:
@@ -41,40 +50,48 @@ def main() -> int:
     if not 10 <= args.per_kind <= 5000:
         parser.error("--per-kind must be within [10, 5000]")
     detector = shared_detector()
-    threshold = DEFAULT_THRESHOLDS["tool_result"]
+    rule = InjectionSettings().tool_result  # the shipped defaults
+    flag_at = rule.threshold
+    if rule.block_threshold is not None:
+        block_at = rule.block_threshold
+    else:
+        block_at = flag_at if rule.action == "block" else float("inf")  # never blocked
     rng = random.Random(args.seed)
-    total = flagged_total = 0
     print(
-        f"tool_result threshold {threshold}; {AGENT_PIECE}-character pieces of files never trained on"
+        f"tool_result defaults: flagged at {flag_at}, {rule.action}; blocked at {block_at}. "
+        f"{AGENT_PIECE}-character pieces of files never trained on."
     )
     print(
-        f"{'kind':30} {'pieces':>6} {'flagged':>7} {'rate':>6}  session of {SESSION_READS} reads refused"
+        f"{'kind':30} {'pieces':>6} {'flagged':>8} {'blocked':>8}  "
+        f"{SESSION_READS}-read sessions blocked"
     )
+    everything: list[float] = []
     shown: list[str] = []
     for kind, patterns in AGENT_KINDS.items():
-        n = flagged = 0
+        scores = []
         for path, text in agent_pieces(agent_files(patterns, "evaluation"), args.per_kind, rng):
-            detection = detector.scan(text, "tool_result", {"tool_result": threshold})
-            n += 1
-            if detection.flagged:
-                flagged += 1
-                if len(shown) < args.show:
-                    rules = ",".join(detection.rule_ids) or "classifier"
-                    shown.append(f"  {detection.score:.3f} {rules:24} {path}")
-        if n == 0:
+            score = detector.scan(text, "tool_result", {"tool_result": flag_at}).score
+            scores.append(score)
+            if score >= flag_at and len(shown) < args.show:
+                shown.append(f"  {score:.3f} {path}")
+        if not scores:
             print(f"{kind:30} {'-':>6}  no files of this kind on this machine")
             continue
-        rate = flagged / n
-        session = 1 - (1 - rate) ** SESSION_READS
-        print(f"{kind:30} {n:6d} {flagged:7d} {rate:6.1%}  {session:6.1%}")
-        total += n
-        flagged_total += flagged
-    if total:
-        rate = flagged_total / total
-        session = 1 - (1 - rate) ** SESSION_READS
-        print(f"{'all':30} {total:6d} {flagged_total:7d} {rate:6.1%}  {session:6.1%}")
+        everything += scores
+        flagged = sum(s >= flag_at for s in scores) / len(scores)
+        blocked = sum(s >= block_at for s in scores) / len(scores)
+        print(f"{kind:30} {len(scores):6d} {flagged:8.1%} {blocked:8.1%}  {refused(blocked):6.1%}")
+    if not everything:
+        return 1
+    flagged = sum(s >= flag_at for s in everything) / len(everything)
+    blocked = sum(s >= block_at for s in everything) / len(everything)
+    print(f"{'all':30} {len(everything):6d} {flagged:8.1%} {blocked:8.1%}  {refused(blocked):6.1%}")
+    print("\nthreshold sweep over all pieces (share at or above; sessions with one or more):")
+    for t in SWEEP:
+        rate = sum(s >= t for s in everything) / len(everything)
+        print(f"  {t:4.2f}  {rate:6.2%}  sessions {refused(rate):6.1%}")
     if shown:
-        print("flagged (score, rules, file):")
+        print("flagged (score, file):")
         print("\n".join(shown))
     return 0
 
