@@ -53,6 +53,25 @@ CTX_DOB = (
     "née le",
     "fecha de nacimiento",
     "data di nascita",
+    # field names in JSON, YAML, CSV and code (dateOfBirth, date_of_birth, birth_date)
+    "dateofbirth",
+    "date_of_birth",
+    "date-of-birth",
+    "birth_date",
+    "birth-date",
+    # German, Dutch, French, Italian, Spanish, Portuguese, Nordic phrasings
+    "geboren",
+    "geboortedatum",
+    "date de naissance",
+    "nato il",
+    "nata il",
+    "nacido el",
+    "nacida el",
+    "data de nascimento",
+    "nascido em",
+    "nascida em",
+    "fødselsdato",
+    "födelsedatum",
 )
 CTX_PASSPORT = ("passport", "reisepass", "passeport", "pasaporte", "passaporto")
 CTX_DL = (
@@ -130,6 +149,10 @@ CTX_ICD = (
     "comorbid",
     "history of",
     "impression",
+    "rule out",
+    "r/o",
+    "differential",
+    "ddx",
 )
 CTX_PHONE = (
     "phone",
@@ -218,8 +241,8 @@ def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
     first_names, surnames = gazetteer.load()
     toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(value)]
     # Leading capitalised words that are not given names ("Yesterday John Smith").
-    i = 0
-    while i < len(toks) and toks[i][2].lower() not in first_names:
+    i = 0  # the given name is capitalised: "del" in "Construcción del Norte" is not "Del"
+    while i < len(toks) and (not toks[i][2][:1].isupper() or toks[i][2].lower() not in first_names):
         i += 1
     if i < len(toks) - 1:
         rest = toks[i:]
@@ -586,6 +609,7 @@ _DATES = (
     r"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}",
     _MON + r"[ ][0-9]{1,2}(?:st|nd|rd|th)?,?[ ](?:19|20)[0-9]{2}",
     r"[0-9]{1,2}(?:st|nd|rd|th)?[ ](?:of[ ])?" + _MON + r",?[ ](?:19|20)[0-9]{2}",
+    r"[0-9]{1,2}-" + _MON + r"-(?:19|20)[0-9]{2}",  # 04-Mar-1958 (clinical and Oracle style)
 )
 
 
@@ -644,7 +668,8 @@ DETECTORS: tuple[Detector, ...] = (
         name="pii.phone.national",
         cls="pii.phone",
         pattern=(
-            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,5}[ .-])[0-9]{2,8}"
+            # a first group of up to 6 digits: Indian mobiles are written 081234 52221
+            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,6}[ .-])[0-9]{2,8}"
             r"(?:[ .-][0-9]{2,8}){0,3}(?![A-Za-z0-9_-]|\.[0-9])"
         ),
         score=0.85,
@@ -754,6 +779,24 @@ DETECTORS: tuple[Detector, ...] = (
         pattern=_BD + r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}" + _ED,
         score=0.95,
         validator=v.br_cpf,
+    ),
+    Detector(
+        name="pii.national_id.br_cpf.digits",
+        cls="pii.national_id",
+        pattern=_BD + r"[0-9]{11}" + _ED,
+        score=0.9,
+        validator=v.br_cpf,
+        context=("cpf",),
+        context_required=True,
+    ),
+    Detector(
+        name="pii.national_id.in_pan",
+        cls="pii.national_id",
+        # Indian PAN: 5 letters (the 4th the holder type), 4 digits, a letter
+        pattern=_B + r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]" + _E,
+        score=0.9,
+        context=("pan", "permanent account number", "income tax"),
+        context_required=True,
     ),
     Detector(
         name="pii.national_id.se_pnr",
@@ -944,6 +987,7 @@ DETECTORS: tuple[Detector, ...] = (
     _secret(
         "aws_access_key",
         _B + r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AIPA|ANPA|ANVA|AGPA)[A-Z2-7]{16}" + _E,
+        validator=v.not_example_key,
     ),
     _secret(
         "aws_secret_key",
@@ -951,6 +995,7 @@ DETECTORS: tuple[Detector, ...] = (
         + _ASSIGN
         + r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
         group="v",
+        validator=v.not_example_key,
         caseless=True,
     ),
     _secret(
@@ -972,11 +1017,13 @@ DETECTORS: tuple[Detector, ...] = (
     _secret(
         "anthropic_key",
         _B + r"sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
+        validator=v.not_filler,
         priority=2,
     ),
     _secret(
         "anthropic_key.loose",
         _B + r"sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_-]{20,200}(?![A-Za-z0-9_-])",
+        validator=v.not_filler,
         score=0.95,
         hs_pattern="sk-ant-",
         anchor_after=220,
@@ -990,7 +1037,9 @@ DETECTORS: tuple[Detector, ...] = (
         anchor_before=230,
         anchor_after=210,
     ),
-    _secret("openai_key.legacy", _B + r"sk-[A-Za-z0-9]{48}" + _E, score=0.95),
+    _secret(
+        "openai_key.legacy", _B + r"sk-[A-Za-z0-9]{48}" + _E, score=0.95, validator=v.not_filler
+    ),
     _secret(
         "github_token", _B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E, validator=v.github_token, priority=2
     ),
@@ -1000,6 +1049,9 @@ DETECTORS: tuple[Detector, ...] = (
         _B + r"(?:glpat|glptt|gldt|glrt|gloas|glsoat)-[A-Za-z0-9_.-]{20,300}(?![A-Za-z0-9_.-])",
         hs_pattern="(?:glpat|glptt|gldt|glrt|gloas|glsoat)-",
         anchor_after=310,
+        # like the other vendor tokens: in https://oauth2:glpat-…@gitlab.com the token is
+        # secret.gitlab_token, not an e-mail address nor a bare URL password
+        priority=2,
     ),
     _secret(
         "slack_token",
@@ -1059,7 +1111,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     _secret(
         "password",
-        r"(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)"
+        # after "_" too: POSTGRES_PASSWORD, ADMIN_PASSWORD, MYSQL_ROOT_PASSWORD
+        r"(?<![A-Za-z0-9])(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)"
         r"(?:[\"']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}[\"']?|[ \t]is[ \t]{1,3})"
         r"(?P<v>[^\s\"',;<>]{4,128})",
         group="v",
@@ -1068,6 +1121,25 @@ DETECTORS: tuple[Detector, ...] = (
         caseless=True,
         hs_pattern="(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)",
         anchor_after=160,
+    ),
+    _secret(
+        "password.basic_auth",
+        # curl/wget/httpie basic auth on the command line: -u user:password
+        r"(?<![A-Za-z0-9_-])(?:-u|--user|--http-user)[ \t=]{1,3}[^\s:\"'<>]{1,64}:"
+        r"(?P<v>[^\s\"'<>]{4,128})",
+        group="v",
+        validator=v.password_value,
+        score=0.9,
+    ),
+    _secret(
+        "password.mysql",
+        # mysql, mysqldump, mysqladmin: the password glued to -p (-pS3cret)
+        r"(?<![A-Za-z0-9_-])mysql(?:dump|admin)?[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s\"'<>]{4,128})",
+        group="v",
+        validator=v.password_value,
+        score=0.9,
+        hs_pattern=r"mysql(?:dump|admin)?[ \t]",
+        anchor_after=340,
     ),
     _secret(
         "generic",
@@ -1102,7 +1174,8 @@ DETECTORS: tuple[Detector, ...] = (
         name="net.ip.v4",
         cls="net.ip_address",
         pattern=(
-            r"(?<![A-Za-z0-9_.])(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+            # not a User-Agent product version (Chrome/120.0.0.0): no "letter/" before
+            r"(?<![A-Za-z0-9_.])(?<![A-Za-z]/)(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
             r"(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
             r"(?![A-Za-z0-9_]|\.[0-9])"
         ),
@@ -1119,6 +1192,14 @@ DETECTORS: tuple[Detector, ...] = (
             "upgrade",
             "downgrade",
             "update",
+            "upgraded",
+            "downgraded",
+            "updated",
+            "released",
+            "section",
+            "clause",
+            "chapter",
+            "paragraph",
         ),
     ),
     Detector(
@@ -1139,13 +1220,15 @@ DETECTORS: tuple[Detector, ...] = (
         name="net.url",
         cls="net.url",
         pattern=(
-            r"(?<![A-Za-z0-9+.-])(?:https?|ftp|wss?)://[A-Za-z0-9._~%-]{1,253}(?::[0-9]{1,5})?"
+            r"(?<![A-Za-z0-9+.-])(?:https?|ftp|wss?)://"
+            r"(?:[A-Za-z0-9._~%!$&'()*+,;=-]{1,64}(?::[A-Za-z0-9._~%!$&'()*+,;=-]{0,128})?@)?"
+            r"[A-Za-z0-9._~%-]{1,253}(?::[0-9]{1,5})?"
             r"(?:[/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]{0,2048})?(?<![.,;:!?'()*])"
         ),
         score=0.5,
         priority=-2,
         hs_pattern="(?:https?|ftp|wss?)://",
-        anchor_after=2320,
+        anchor_after=2520,
     ),
 )
 

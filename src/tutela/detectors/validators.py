@@ -79,6 +79,7 @@ _CARD_RANGES: tuple[tuple[int, int, int, frozenset[int]], ...] = (
     (2, 62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
     # Maestro (12-digit Maestro cards exist but are rare; 12 digits is too often an account)
     (2, 50, 50, frozenset({13, 14, 15, 16, 17, 18, 19})),
+    (4, 6304, 6304, frozenset({16, 17, 18, 19})),  # Maestro (UK/IE)
     (2, 56, 58, frozenset({13, 14, 15, 16, 17, 18, 19})),
     (2, 67, 67, frozenset({13, 14, 15, 16, 17, 18, 19})),
 )
@@ -241,10 +242,13 @@ def phone(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
 
 def formatted_phone(value: str) -> bool:
     """A phone written the way people write phones (``+``, brackets or separators)."""
-    if _NOT_PHONE_SHAPES.fullmatch(value):
+    if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
         return False
     return ("+" in value or "(" in value or any(c in value for c in " .-")) and phone(value)
 
+
+# "2024-09-11 12" cut from a log timestamp "2024-09-11 12:15:22": a date, then the hour
+_ISO_DATE_PREFIX = re.compile(r"(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[ T]")
 
 _NOT_PHONE_SHAPES = re.compile(
     r"[0-9]{3}-[0-9]{2}-[0-9]{4}"  # SSN
@@ -309,9 +313,27 @@ _PLACEHOLDER = re.compile(
 
 
 def not_placeholder(value: str) -> bool:
-    """A value that is not an obvious placeholder, variable reference or dummy."""
-    stripped = value.strip("\"'`")
+    """A value that is not an obvious placeholder, variable reference or dummy.
+
+    Sentence punctuation after the value is ignored ("password: changeme.").
+    """
+    stripped = value.rstrip(".,:;!?)").strip("\"'`")
     return len(stripped) >= 4 and not _PLACEHOLDER.match(stripped) and len(set(stripped)) > 2
+
+
+def not_filler(value: str) -> bool:
+    """Not a placeholder key: no single character makes up more than 40% of the value
+    (``sk-ant-api03-xxxxxxxx…``, ``AKIAXXXXXXXXXXXXXXXX``); a generated key never does."""
+    if not value:
+        return False
+    return max(value.count(c) for c in set(value)) <= 0.4 * len(value)
+
+
+def not_example_key(value: str) -> bool:
+    """Not a documented example credential. AWS's documentation marks its sample keys by
+    ending them in ``EXAMPLE`` (``AKIAIOSFODNN7EXAMPLE``) or ``EXAMPLEKEY``
+    (``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``); a random key ends so once in 32**7."""
+    return not value.endswith(("EXAMPLE", "EXAMPLEKEY")) and not_filler(value)
 
 
 def high_entropy(value: str) -> bool:
@@ -425,8 +447,9 @@ def has_digit(value: str) -> bool:
 
 
 def has_digit_and_not_date(value: str) -> bool:
+    """Has a digit, and is not a date nor a bare year ("expires 11/2/1985" gives "1985")."""
     return has_digit(value) and not re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}", value
+        r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d{2}", value
     )
 
 
@@ -455,6 +478,7 @@ VALIDATORS: dict[str, Validator] = {
     "jwt": jwt,
     "high_entropy": high_entropy,
     "not_placeholder": not_placeholder,
+    "not_filler": not_filler,
     "date_of_birth": plausible_birth_date,
     "has_digit": has_digit,
 }
