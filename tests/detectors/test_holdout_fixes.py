@@ -57,6 +57,20 @@ FOUND: list[tuple[str, str, str]] = [
     ("fin.credit_card", "paid with 6304 0000 0000 0000 paid", "6304 0000 0000 0000"),
     # Indian mobiles in their national form (6-digit first group)
     ("pii.phone", "my mobile is 081234 52221 and", "081234 52221"),
+    # dates of birth with German, French, Spanish, Portuguese month names; "5th of March"
+    ("pii.date_of_birth", "geboren am 3. Oktober 1977, wohnhaft", "3. Oktober 1977"),
+    ("pii.date_of_birth", "je suis née le 2 avril 1963.", "2 avril 1963"),
+    ("pii.date_of_birth", "fecha de nacimiento 5 de enero de 1994", "5 de enero de 1994"),
+    ("pii.date_of_birth", "data de nascimento 28 de março de 1971", "28 de março de 1971"),
+    ("pii.date_of_birth", "born on the 5th of March 1980", "5th of March 1980"),
+    # a known given name right after a greeting
+    ("pii.person", "Hi Kate,\n\nThanks for the update", "Kate"),
+    ("pii.person", "Hola Inès, gracias", "Inès"),
+    # Dutch particles stay inside the name
+    ("pii.person", "Patient: Ali van Dijk, DOB 18.8.1943", "Ali van Dijk"),
+    # Portuguese street types
+    ("pii.location", "entregar na Av. da Cunha, 226 - apto 32", "Av. da Cunha, 226"),
+    ("pii.location", "I'm at Travessa Castro, 224 - apto 32", "Travessa Castro, 224"),
     # real keys are still found
     ("secret.aws_access_key", "aws_access_key_id = AKIAQ3EGR7MBX2LT5NPW", "AKIAQ3EGR7MBX2LT5NPW"),
 ]
@@ -95,6 +109,12 @@ NOT_FOUND: list[tuple[str, str]] = [
     ("net.internal_ip", "Chrome/127.0.0.0 Safari/537.36"),
     ("net.ip_address", "see section 4.7.6.3 of the contract"),
     ("net.internal_ip", "upgraded the agent to 10.2.3.4 last night"),
+    # greetings of words that are not given names
+    ("pii.person", "Hi Team,\nDear Customer,\nHello World!"),
+    # places and companies that start with a given name
+    ("pii.person", "the bank is in Austin Convention Center."),
+    ("pii.person", "meeting moved to Victoria Station"),
+    ("pii.person", "invoiced by Davis Ltd last week"),
     # a lower-case particle is not a given name ("del" is not "Del")
     ("pii.person", "Locutor de televisión | Construcción del Norte S.Coop."),
 ]

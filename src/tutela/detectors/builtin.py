@@ -237,6 +237,69 @@ _PARTICLES = frozenset(
 _TOKEN = re.compile(r"[^ ]+")
 
 
+# Facility and organisation nouns: a capitalised run holding one is a place or a company
+# ("Austin Convention Center", "Victoria Station", "Davis Ltd"), not a person.
+_NOT_NAME_WORDS = frozenset(
+    [
+        "center",
+        "centre",
+        "station",
+        "airport",
+        "cathedral",
+        "hospital",
+        "clinic",
+        "university",
+        "college",
+        "school",
+        "academy",
+        "institute",
+        "museum",
+        "stadium",
+        "arena",
+        "market",
+        "mall",
+        "hotel",
+        "theatre",
+        "theater",
+        "opera",
+        "square",
+        "valley",
+        "beach",
+        "tech",
+        "group",
+        "holdings",
+        "inc",
+        "ltd",
+        "ltda",
+        "llc",
+        "gmbh",
+        "plc",
+        "corp",
+        "corporation",
+        "company",
+        "partners",
+        "associates",
+        "foundation",
+        "ministry",
+        "agency",
+        "airlines",
+        "airways",
+        "bank",
+        "motors",
+        "labs",
+        "systems",
+        "solutions",
+        "services",
+        "consulting",
+        "studios",
+        "street",
+        "road",
+        "avenue",
+        "boulevard",
+    ]
+)
+
+
 def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
     first_names, surnames = gazetteer.load()
     toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(value)]
@@ -244,12 +307,24 @@ def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
     i = 0  # the given name is capitalised: "del" in "Construcción del Norte" is not "Del"
     while i < len(toks) and (not toks[i][2][:1].isupper() or toks[i][2].lower() not in first_names):
         i += 1
+    if any(t[2].lower() in _NOT_NAME_WORDS for t in toks[i + 1 :]):
+        return None
     if i < len(toks) - 1:
         rest = toks[i:]
         last = rest[-1][2].lower()
-        while len(rest) > 2 and last not in surnames and rest[-2][2].lower() in surnames:
+        while (
+            len(rest) > 2
+            and last not in surnames
+            and rest[-2][2][:1].isupper()  # "van" in "Ali van Dijk" is a particle
+            and rest[-2][2].lower() in surnames
+        ):
             rest = rest[:-1]
             last = rest[-1][2].lower()
+        while len(rest) > 1 and not rest[-1][2][:1].isupper():  # never end on "de", "van"
+            rest = rest[:-1]
+            last = rest[-1][2].lower()
+        if len(rest) < 2:
+            return None
         if last in surnames:
             score = 0.9 if context else 0.85
         elif context:
@@ -265,6 +340,14 @@ def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
 
 def _refine_titled(value: str, context: bool) -> tuple[int, int, float] | None:
     return 0, len(value), 0.85
+
+
+def _refine_greeted(value: str, context: bool) -> tuple[int, int, float] | None:
+    """A lone word after a greeting ("Hi Kate,") is a name when it is a known given name."""
+    return (0, len(value), 0.85) if value.lower() in gazetteer.load()[0] else None
+
+
+_GREETINGS = "Hi|Hello|Hey|Dear|Hallo|Liebe|Lieber|Bonjour|Hola|Ciao|Olá|Beste|Hej"
 
 
 # Street suffixes: the USPS Publication 28 (appendix C1) names and common abbreviations,
@@ -573,14 +656,15 @@ _EU_ADDRESS = (
 )
 _ROMANCE_STREETS = (
     "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|"
-    "Calle|Avenida|Avda\\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua|Rue"
+    "Calle|Avenida|Avda\\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua|Rue|"
+    "Av\\.|Travessa|Alameda|Estrada|Rodovia|Praça|Largo"
 )
 _ROMANCE_PARTICLES = "(?:(?:de|du|des|de la|del|della|di|da|do|dos|das)[ ])?"
 _ROMANCE_ADDRESS = (
     # lower-case French words are common English words: they need a house number first
     r"(?:[0-9]{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|"
     r"impasse|quai|route)|(?:[0-9]{1,4},?[ ])?(?:Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|"
-    r"Viale|Piazza|Corso|Rua|Rue))"
+    r"Viale|Piazza|Corso|Rua|Rue|Av\.|Travessa|Alameda|Estrada|Rodovia|Praça|Largo))"
     r"[ ]" + _ROMANCE_PARTICLES + _WORD + r"(?:[ ]" + _WORD + r"){0,3}(?:,?[ ][0-9]{1,4}[A-Za-z]?)?"
     r"(?:,[ ][0-9]{5}[ ]" + _WORD + r"(?:[ ]" + _WORD + r")?)?"
 )
@@ -604,12 +688,23 @@ def _address(
 # Dates (for DOB)
 
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.?"
+# German, French, Spanish, Italian, Dutch and Portuguese month names (validators._MONTHS)
+_MON_INTL = (
+    "(?:Januar|Februar|März|Maerz|Mai|Juni|Juli|Oktober|Dezember|janvier|février|fevrier|"
+    "mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
+    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
+    "noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|"
+    "dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|maio|junho|"
+    "julho|setembro|outubro|dezembro)"
+)
 _DATES = (
     r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})",
     r"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}",
     _MON + r"[ ][0-9]{1,2}(?:st|nd|rd|th)?,?[ ](?:19|20)[0-9]{2}",
     r"[0-9]{1,2}(?:st|nd|rd|th)?[ ](?:of[ ])?" + _MON + r",?[ ](?:19|20)[0-9]{2}",
     r"[0-9]{1,2}-" + _MON + r"-(?:19|20)[0-9]{2}",  # 04-Mar-1958 (clinical and Oracle style)
+    # 3. Oktober 1977, 2 avril 1963, 5 de enero de 1994, 28 de março de 1971
+    r"[0-9]{1,2}\.?[ ](?:de[ ])?" + _MON_INTL + r"[ ](?:de[ ])?(?:19|20)[0-9]{2}",
 )
 
 
@@ -868,6 +963,16 @@ DETECTORS: tuple[Detector, ...] = (
         refine=_refine_titled,
         anchor_after=50,
         priority=1,
+    ),
+    Detector(
+        name="pii.person.greeting",
+        cls="pii.person",
+        pattern=(f"(?<![A-Za-z])(?:{_GREETINGS})[ ](?P<v>{_UP}{_LO}{{1,20}})(?=[ ]?[,!:\n])"),
+        hs_pattern=_latin(f"(?:{_GREETINGS})[ ]{{UP}}"),
+        group="v",
+        score=0.85,
+        refine=_refine_greeted,
+        anchor_after=30,
     ),
     _address("pii.location.us", _US_ADDRESS, 0.88, r"[ ](?:" + _STREET_SUFFIX + r")\b", 200, 220),
     _address("pii.location.eu", _EU_ADDRESS, 0.88, r"(?:" + _EU_SUFFIX + r")[ ][0-9]", 100, 120),

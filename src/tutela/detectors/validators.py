@@ -405,6 +405,31 @@ _MONTHS = {
 }
 
 
+_MONTHS.update(
+    {
+        name: i + 1
+        for i, names in enumerate(
+            (
+                ("januar", "janvier", "enero", "gennaio", "januari", "janeiro"),
+                ("februar", "février", "fevrier", "febrero", "febbraio", "februari", "fevereiro"),
+                ("märz", "maerz", "mars", "marzo", "maart", "março"),
+                ("avril", "abril", "aprile"),
+                ("mai", "mayo", "maggio", "mei", "maio"),
+                ("juni", "juin", "junio", "giugno", "junho"),
+                ("juli", "juillet", "julio", "luglio", "julho"),
+                ("août", "aout", "agosto", "augustus"),
+                ("septembre", "septiembre", "setiembre", "settembre", "setembro"),
+                ("oktober", "octobre", "octubre", "ottobre", "outubro"),
+                ("novembre", "noviembre"),
+                ("dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro"),
+            )
+        )
+        for name in names
+    }
+)
+_DATE_FILLER = frozenset({"of", "de"})
+
+
 def plausible_birth_date(value: str) -> bool:
     """A calendar date between 1900 and today, in any of the written forms we match."""
     parts = [p for p in re.split(r"[\s/.,-]+", value.strip().lower()) if p]
@@ -416,7 +441,9 @@ def plausible_birth_date(value: str) -> bool:
             nums.append(int(p))
         elif p.rstrip("stndrh") and p.rstrip("stndrh").isdigit():  # 1st, 2nd, 3rd, 4th
             nums.append(int(p.rstrip("stndrh")))
-        elif p[:3] in _MONTHS or p in _MONTHS:
+        elif p in _DATE_FILLER:  # "5th of March 1980", "5 de enero de 1994"
+            continue
+        elif p in _MONTHS or p[:3] in _MONTHS:
             month = _MONTHS.get(p, _MONTHS.get(p[:3]))
         else:
             return False
