@@ -71,6 +71,13 @@ FOUND: list[tuple[str, str, str]] = [
     # Portuguese street types
     ("pii.location", "entregar na Av. da Cunha, 226 - apto 32", "Av. da Cunha, 226"),
     ("pii.location", "I'm at Travessa Castro, 224 - apto 32", "Travessa Castro, 224"),
+    # North American long-distance prefix
+    ("pii.phone", "call 1-201-555-4094 tomorrow", "1-201-555-4094"),
+    # countries without a trunk 0, in their national format, next to a phone word
+    ("pii.phone", "mi móvil es el 612 34 34 07.", "612 34 34 07"),
+    ("pii.phone", "Tel: (11) 2345-0074", "(11) 2345-0074"),
+    ("pii.phone", "ring me on 21 23 00 59", "21 23 00 59"),
+    ("pii.phone", 'landline: "512 347 031"', "512 347 031"),
     # real keys are still found
     ("secret.aws_access_key", "aws_access_key_id = AKIAQ3EGR7MBX2LT5NPW", "AKIAQ3EGR7MBX2LT5NPW"),
 ]
@@ -109,6 +116,9 @@ NOT_FOUND: list[tuple[str, str]] = [
     ("net.internal_ip", "Chrome/127.0.0.0 Safari/537.36"),
     ("net.ip_address", "see section 4.7.6.3 of the contract"),
     ("net.internal_ip", "upgraded the agent to 10.2.3.4 last night"),
+    # the national format of a no-trunk country is not enough without a phone word
+    ("pii.phone", "reference 21 23 00 59 attached"),
+    ("pii.phone", "batch 612 34 34 07 shipped"),
     # greetings of words that are not given names
     ("pii.person", "Hi Team,\nDear Customer,\nHello World!"),
     # places and companies that start with a given name

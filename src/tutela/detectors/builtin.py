@@ -155,6 +155,29 @@ CTX_ICD = (
     "ddx",
 )
 CTX_PHONE = (
+    # other languages: German, French, Spanish, Italian, Portuguese, Dutch, Nordic, Polish
+    "telefon",
+    "telefono",
+    "teléfono",
+    "telefone",
+    "téléphone",
+    "tél",
+    "tlf",
+    "móvil",
+    "movil",
+    "celular",
+    "cellulare",
+    "cell.",
+    "mobil",
+    "handy",
+    "rufnummer",
+    "portable",
+    "bel me",
+    "msisdn",
+    "mob",
+    "ring",
+    "landline",
+    "my number",
     "phone",
     "tel",
     "telephone",
@@ -764,7 +787,8 @@ DETECTORS: tuple[Detector, ...] = (
         cls="pii.phone",
         pattern=(
             # a first group of up to 6 digits: Indian mobiles are written 081234 52221
-            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,6}[ .-])[0-9]{2,8}"
+            # and the North American long-distance "1-": 1-201-555-0123
+            r"(?<![A-Za-z0-9_+.:-])(?:1[ .-])?(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,6}[ .-])[0-9]{2,8}"
             r"(?:[ .-][0-9]{2,8}){0,3}(?![A-Za-z0-9_-]|\.[0-9])"
         ),
         score=0.85,
@@ -774,11 +798,17 @@ DETECTORS: tuple[Detector, ...] = (
         anchor_after=30,
     ),
     Detector(
+        # next to a phone word: 10-11 bare digits, or a country without a trunk 0 written
+        # exactly as that country writes its numbers ("612 34 34 07", "(11) 2345-0074")
         name="pii.phone.digits",
         cls="pii.phone",
-        pattern=_BD + r"[0-9]{10,11}" + _ED,
+        pattern=(
+            # (?=[0-9(]) first: a cheap rejection at each position of the context region
+            r"(?=[0-9(])(?<![A-Za-z0-9_+.:-])(?:[0-9]{10,11}|\([0-9]{2}\)[ ][0-9]{4,5}-[0-9]{4}|"
+            r"[0-9]{2,3}[ ][0-9]{2,4}(?:[ ][0-9]{2,4}){1,2})(?![A-Za-z0-9_-]|\.[0-9])"
+        ),
         score=0.8,
-        validator=v.phone,
+        validator=v.phone_in_context,
         context=CTX_PHONE,
         context_required=True,
     ),

@@ -240,6 +240,71 @@ def phone(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
     return _phone_valid(ds, NANP_REGIONS)
 
 
+# Countries whose national numbers have no trunk 0 (Spain "612 34 34 07", Poland
+# "512 347 031", Denmark "21 23 00 59", Brazil "(11) 2345-0074", Mexico "200 123 3744").
+NO_TRUNK_REGIONS: tuple[str, ...] = ("ES", "IT", "PT", "PL", "DK", "NO", "BR", "MX")
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def _shape(value: str) -> str:
+    return _DIGIT.sub("d", value)
+
+
+def _example_shapes() -> dict[str, tuple[str, ...]]:
+    """Shape ("ddd dd dd dd") -> regions whose mobile or landline numbers are written so."""
+    shapes: dict[str, list[str]] = {}
+    for region in NO_TRUNK_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                national = phonenumbers.format_number(
+                    example, phonenumbers.PhoneNumberFormat.NATIONAL
+                )
+                shapes.setdefault(_shape(national), []).append(region)
+    return {k: tuple(dict.fromkeys(v)) for k, v in shapes.items()}
+
+
+_NATIONAL_SHAPES = _example_shapes()
+
+
+@lru_cache(maxsize=4096)
+def _national_format(value: str) -> bool:
+    """``value`` is a valid number written exactly in the national format of a country
+    without a trunk prefix (the grouping is the evidence, the digits alone are not)."""
+    regions = _NATIONAL_SHAPES.get(_shape(value), ())
+    ds = digits(value)
+    for region in regions:
+        try:
+            num = phonenumbers.parse(ds, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (
+            phonenumbers.is_valid_number_for_region(num, region)
+            and phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL) == value
+        ):
+            return True
+    return False
+
+
+def national_format_phone(value: str) -> bool:
+    """A number written exactly in the national format of a country without a trunk 0.
+
+    Most grouped 8-digit numbers are valid Danish or Norwegian numbers, so the format is
+    weak evidence on its own: the detector that uses this (``phone_in_context``) also
+    needs a phone word nearby.
+    """
+    if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
+        return False
+    return not value.startswith(("0", "+")) and _national_format(value)
+
+
+def phone_in_context(value: str) -> bool:
+    """Bare digits valid per ``phone``, or a no-trunk country's national format."""
+    return phone(value) if value.isdigit() else national_format_phone(value)
+
+
 def formatted_phone(value: str) -> bool:
     """A phone written the way people write phones (``+``, brackets or separators)."""
     if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
