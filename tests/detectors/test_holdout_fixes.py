@@ -78,6 +78,11 @@ FOUND: list[tuple[str, str, str]] = [
     ("pii.phone", "Tel: (11) 2345-0074", "(11) 2345-0074"),
     ("pii.phone", "ring me on 21 23 00 59", "21 23 00 59"),
     ("pii.phone", 'landline: "512 347 031"', "512 347 031"),
+    # a context word after "_" (an environment variable name) counts on both engines
+    ("pii.phone", "SUPPORT_PHONE=612 34 43 80\n", "612 34 43 80"),
+    ("phi.mrn", "PATIENT_MRN=00123456\n", "00123456"),
+    # the Hyperscan anchor of a name takes the "d'" particle, as the pattern does
+    ("pii.person", "Patient: Tara d' Heripon, DOB 2 Nov 1950", "Tara d' Heripon"),
     # real keys are still found
     ("secret.aws_access_key", "aws_access_key_id = AKIAQ3EGR7MBX2LT5NPW", "AKIAQ3EGR7MBX2LT5NPW"),
 ]

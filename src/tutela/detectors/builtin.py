@@ -972,7 +972,7 @@ DETECTORS: tuple[Detector, ...] = (
             "{UP}{LO}{1,20}(?:[ ](?:{UP}\\.|(?:(?:van|von|de|der|den|het|da|di|del|du|le|la|dos|ter|bin|al|d')[ ]){0,2}"
             "{UP}(?:'{UP})?{LO}{1,20}(?:-{UP}{LO}{1,20})?)){1,3}"
         ),
-        hs_pattern=_latin("{UP}{LO}{1,20}[ ](?:[a-z]{1,4}[ ]){0,2}{UP}"),
+        hs_pattern=_latin("{UP}{LO}{1,20}[ ](?:[a-z']{1,4}[ ]){0,2}{UP}"),
         anchor_after=200,
         score=0.85,
         refine=_refine_person,
