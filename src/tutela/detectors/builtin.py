@@ -798,19 +798,31 @@ DETECTORS: tuple[Detector, ...] = (
         anchor_after=30,
     ),
     Detector(
-        # next to a phone word: 10-11 bare digits, or a country without a trunk 0 written
-        # exactly as that country writes its numbers ("612 34 34 07", "(11) 2345-0074")
         name="pii.phone.digits",
         cls="pii.phone",
+        pattern=_BD + r"[0-9]{10,11}" + _ED,
+        score=0.8,
+        validator=v.phone,
+        context=CTX_PHONE,
+        context_required=True,
+    ),
+    Detector(
+        # a country without a trunk 0, written exactly as that country writes its numbers
+        # ("612 34 34 07", "(11) 2345-0074"), next to a phone word
+        name="pii.phone.no_trunk",
+        cls="pii.phone",
         pattern=(
-            # (?=[0-9(]) first: a cheap rejection at each position of the context region
-            r"(?=[0-9(])(?<![A-Za-z0-9_+.:-])(?:[0-9]{10,11}|\([0-9]{2}\)[ ][0-9]{4,5}-[0-9]{4}|"
+            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2}\)[ ][0-9]{4,5}-[0-9]{4}|"
             r"[0-9]{2,3}[ ][0-9]{2,4}(?:[ ][0-9]{2,4}){1,2})(?![A-Za-z0-9_-]|\.[0-9])"
         ),
         score=0.8,
-        validator=v.phone_in_context,
+        validator=v.national_format_phone,
         context=CTX_PHONE,
         context_required=True,
+        # anchored on the digit groups, not on the context words: prose costs nothing
+        hs_pattern=r"[0-9]{2,3}[ ][0-9]{2,4}[ ][0-9]{2}|\([0-9]{2}\)[ ][0-9]{4}",
+        anchor_before=1,
+        anchor_after=20,
     ),
     Detector(
         name="pii.ssn",

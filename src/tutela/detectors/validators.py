@@ -292,17 +292,11 @@ def national_format_phone(value: str) -> bool:
     """A number written exactly in the national format of a country without a trunk 0.
 
     Most grouped 8-digit numbers are valid Danish or Norwegian numbers, so the format is
-    weak evidence on its own: the detector that uses this (``phone_in_context``) also
-    needs a phone word nearby.
+    weak evidence on its own: the detector that uses this also needs a phone word nearby.
     """
     if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
         return False
     return not value.startswith(("0", "+")) and _national_format(value)
-
-
-def phone_in_context(value: str) -> bool:
-    """Bare digits valid per ``phone``, or a no-trunk country's national format."""
-    return phone(value) if value.isdigit() else national_format_phone(value)
 
 
 def formatted_phone(value: str) -> bool:
