@@ -63,6 +63,7 @@ FOUND: list[tuple[str, str, str]] = [
     ("pii.date_of_birth", "fecha de nacimiento 5 de enero de 1994", "5 de enero de 1994"),
     ("pii.date_of_birth", "data de nascimento 28 de março de 1971", "28 de março de 1971"),
     ("pii.date_of_birth", "born on the 5th of March 1980", "5th of March 1980"),
+    ("pii.date_of_birth", "geboren am 6. August 1943, wohnhaft", "6. August 1943"),
     # a known given name right after a greeting
     ("pii.person", "Hi Kate,\n\nThanks for the update", "Kate"),
     ("pii.person", "Hola Inès, gracias", "Inès"),
