@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Per-class precision, recall and F1 of tutela's detectors on the generated corpus.
+"""Per-class precision, recall and F1 of tutela's detectors on a generated corpus.
 
-Generates the labelled corpus in memory (``dlp_corpus.generate``, seeded), scans every
+Generates a labelled corpus in memory, seeded: ``--corpus generated`` (default) is
+``dlp_corpus.generate``, written alongside the detectors; ``--corpus holdout`` is
+``dlp_holdout.generate``, written afterwards with other templates and styles (see its
+docstring). Scans every
 record, and matches predictions to gold spans by class and overlap: a prediction is a
 true positive when it overlaps a gold span of the same class. Then checks the targets:
 
@@ -13,6 +16,8 @@ true positive when it overlaps a gold span of the same class. Then checks the ta
     .venv/bin/python bench/dlp_accuracy.py                 # 3000 records, seed 7
     .venv/bin/python bench/dlp_accuracy.py --records 10000 --seed 1 --engine python
     .venv/bin/python bench/dlp_accuracy.py --json /tmp/acc.json
+    .venv/bin/python bench/dlp_accuracy.py --corpus holdout         # 3000 records, seed 11
+    .venv/bin/python bench/dlp_accuracy.py --corpus holdout --show-errors 5
 
 Exit code 1 when a target is missed.
 """
@@ -28,7 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dlp_corpus import INTERNAL_DOMAINS, generate
+import dlp_corpus
+import dlp_holdout
 
 from tutela.detectors import Scanner, ScannerConfig
 
@@ -41,6 +47,7 @@ CHECKSUM = {
     "pii.national_id",
 }
 HEURISTIC = {"pii.person", "pii.location"}
+CORPORA = {"generated": dlp_corpus, "holdout": dlp_holdout}
 
 
 def evaluate(records: list[dict], scanner: Scanner) -> tuple[Counter, Counter, Counter]:  # type: ignore[type-arg]
@@ -71,7 +78,14 @@ def evaluate(records: list[dict], scanner: Scanner) -> tuple[Counter, Counter, C
 def main() -> int:
     parser = argparse.ArgumentParser(description="tutela DLP accuracy on the generated corpus")
     parser.add_argument("--records", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--corpus",
+        default="generated",
+        choices=list(CORPORA),
+        help="generated: dlp_corpus.py (tuned alongside the detectors); "
+        "holdout: dlp_holdout.py (independent)",
+    )
+    parser.add_argument("--seed", type=int, help="default 7 (generated) or 11 (holdout)")
     parser.add_argument("--engine", default="auto", choices=["auto", "hyperscan", "python"])
     parser.add_argument("--json", help="write the table as JSON here")
     parser.add_argument(
@@ -83,8 +97,11 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    records = generate(args.records, seed=args.seed)
-    scanner = Scanner(ScannerConfig(engine=args.engine, internal_domains=INTERNAL_DOMAINS))
+    module = CORPORA[args.corpus]
+    if args.seed is None:
+        args.seed = 7 if args.corpus == "generated" else 11
+    records = module.generate(args.records, seed=args.seed)
+    scanner = Scanner(ScannerConfig(engine=args.engine, internal_domains=module.INTERNAL_DOMAINS))
     started = time.perf_counter()
     tp, fp, fn = evaluate(records, scanner)
     elapsed = time.perf_counter() - started
@@ -94,7 +111,8 @@ def main() -> int:
     rows = []
     failed = []
     print(
-        f"tutela DLP accuracy: {len(records)} records, seed {args.seed}, engine {scanner.engine}, "
+        f"tutela DLP accuracy: {args.corpus} corpus, {len(records)} records, seed {args.seed}, "
+        f"engine {scanner.engine}, "
         f"{chars / 1e6:.2f} MB scanned in {elapsed:.2f} s"
     )
     print(
@@ -136,6 +154,7 @@ def main() -> int:
         Path(args.json).write_text(
             json.dumps(
                 {
+                    "corpus": args.corpus,
                     "records": len(records),
                     "seed": args.seed,
                     "engine": scanner.engine,

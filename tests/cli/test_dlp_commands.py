@@ -13,7 +13,7 @@ from tutela.cli.main import main
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "jane.doe@example.com"
-AWS = "AKIAIOSFODNN7EXAMPLE"
+AWS = "AKIAQ3EGR7MBX2LT5NPW"
 
 
 def run(*args: str, stdin: str | bytes = ""):  # type: ignore[no-untyped-def]

@@ -26,7 +26,7 @@ FRAGMENTS = [
     "10.0.0.12",
     "8.8.8.8",
     "fd00::1",
-    "AKIAIOSFODNN7EXAMPLE",
+    "AKIAQ3EGR7MBX2LT5NPW",
     "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",
     "password=Hunter2!x",
     "postgres://u:p4ssw0rd@db:5432/x",

@@ -79,11 +79,11 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("phi.health_plan_id", "member ID XJH123456789", "XJH123456789"),
     ("phi.health_plan_id", "MBI 1EG4-TE5-MK73", "1EG4-TE5-MK73"),
     ("phi.icd10", "diagnosis: E11.9 type 2 diabetes", "E11.9"),
-    ("secret.aws_access_key", "key AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+    ("secret.aws_access_key", "key AKIAQ3EGR7MBX2LT5NPW", "AKIAQ3EGR7MBX2LT5NPW"),
     (
         "secret.aws_secret_key",
-        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Tk2NdLr",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Tk2NdLr",
     ),
     (
         "secret.gcp_api_key",
@@ -191,7 +191,7 @@ def test_engine_reported() -> None:
 
 def test_enabled_classes_with_wildcards() -> None:
     only_secrets = Scanner(ScannerConfig(enabled=("secret.*",)))
-    text = "AKIAIOSFODNN7EXAMPLE and a@b.co"
+    text = "AKIAQ3EGR7MBX2LT5NPW and a@b.co"
     assert [s.cls for s in only_secrets.scan(text)] == ["secret.aws_access_key"]
     no_email = Scanner(ScannerConfig(disabled=("pii.email",)))
     assert [s.cls for s in no_email.scan(text)] == ["secret.aws_access_key"]

@@ -24,7 +24,7 @@ from tutela.types import Action, Exchange, Principal, StreamEvent
 
 CARD = "4111 1111 1111 1111"
 EMAIL = "jane.doe@example.com"
-AWS = "AKIAIOSFODNN7EXAMPLE"
+AWS = "AKIAQ3EGR7MBX2LT5NPW"
 VALUES = (CARD, EMAIL, AWS, "4111111111111111", "jane.doe")
 
 
@@ -511,7 +511,7 @@ FRAGMENTS = [
     "4111 1111 1111 1111",
     "SSN 123-45-6789",
     "call +1 415 555 0132",
-    "AKIAIOSFODNN7EXAMPLE",
+    "AKIAQ3EGR7MBX2LT5NPW",
     "10.0.0.12",
     "Dr. Jane Smith",
     "phone:",

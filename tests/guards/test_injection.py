@@ -593,7 +593,7 @@ async def test_gateway_stream_breaking_the_response_schema_ends_with_an_error(
     assert event["injection"]["output"] == ["response.schema"]
 
 
-AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+AWS_KEY = "AKIAQ3EGR7MBX2LT5NPW"
 
 
 def scanner_output(yaml: str = "") -> OutputGuard:
@@ -621,7 +621,7 @@ def test_credentials_split_across_deltas_are_found_once() -> None:
     guard.check_event(ex, start(0, {"type": "text", "text": ""}))
     verdicts = [
         guard.check_event(ex, delta(0, p))
-        for p in ["The key is AKIAIOSF", "ODNN7EXAMPLE and", " that is all."]
+        for p in ["The key is AKIAQ3EG", "R7MBX2LT5NPW and", " that is all."]
     ]
     assert [bool(v.findings) for v in verdicts] == [False, True, False]
     assert ex.injection is not None and ex.injection.output == ["dlp.secret.aws_access_key"]

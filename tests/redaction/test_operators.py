@@ -71,7 +71,7 @@ def test_redact_names_the_class() -> None:
 
 
 def test_block_leaves_text_and_names_classes() -> None:
-    text = "key AKIAIOSFODNN7EXAMPLE and a@b.co"
+    text = "key AKIAQ3EGR7MBX2LT5NPW and a@b.co"
     result = apply_policy(text, SCANNER.scan(text), POLICY, Vault())
     assert result.blocked
     assert result.blocked_classes == ("secret.aws_access_key",)

@@ -53,6 +53,25 @@ CTX_DOB = (
     "née le",
     "fecha de nacimiento",
     "data di nascita",
+    # field names in JSON, YAML, CSV and code (dateOfBirth, date_of_birth, birth_date)
+    "dateofbirth",
+    "date_of_birth",
+    "date-of-birth",
+    "birth_date",
+    "birth-date",
+    # German, Dutch, French, Italian, Spanish, Portuguese, Nordic phrasings
+    "geboren",
+    "geboortedatum",
+    "date de naissance",
+    "nato il",
+    "nata il",
+    "nacido el",
+    "nacida el",
+    "data de nascimento",
+    "nascido em",
+    "nascida em",
+    "fødselsdato",
+    "födelsedatum",
 )
 CTX_PASSPORT = ("passport", "reisepass", "passeport", "pasaporte", "passaporto")
 CTX_DL = (
@@ -130,8 +149,35 @@ CTX_ICD = (
     "comorbid",
     "history of",
     "impression",
+    "rule out",
+    "r/o",
+    "differential",
+    "ddx",
 )
 CTX_PHONE = (
+    # other languages: German, French, Spanish, Italian, Portuguese, Dutch, Nordic, Polish
+    "telefon",
+    "telefono",
+    "teléfono",
+    "telefone",
+    "téléphone",
+    "tél",
+    "tlf",
+    "móvil",
+    "movil",
+    "celular",
+    "cellulare",
+    "cell.",
+    "mobil",
+    "handy",
+    "rufnummer",
+    "portable",
+    "bel me",
+    "msisdn",
+    "mob",
+    "ring",
+    "landline",
+    "my number",
     "phone",
     "tel",
     "telephone",
@@ -214,19 +260,94 @@ _PARTICLES = frozenset(
 _TOKEN = re.compile(r"[^ ]+")
 
 
+# Facility and organisation nouns: a capitalised run holding one is a place or a company
+# ("Austin Convention Center", "Victoria Station", "Davis Ltd"), not a person.
+_NOT_NAME_WORDS = frozenset(
+    [
+        "center",
+        "centre",
+        "station",
+        "airport",
+        "cathedral",
+        "hospital",
+        "clinic",
+        "university",
+        "college",
+        "school",
+        "academy",
+        "institute",
+        "museum",
+        "stadium",
+        "arena",
+        "market",
+        "mall",
+        "hotel",
+        "theatre",
+        "theater",
+        "opera",
+        "square",
+        "valley",
+        "beach",
+        "tech",
+        "group",
+        "holdings",
+        "inc",
+        "ltd",
+        "ltda",
+        "llc",
+        "gmbh",
+        "plc",
+        "corp",
+        "corporation",
+        "company",
+        "partners",
+        "associates",
+        "foundation",
+        "ministry",
+        "agency",
+        "airlines",
+        "airways",
+        "bank",
+        "motors",
+        "labs",
+        "systems",
+        "solutions",
+        "services",
+        "consulting",
+        "studios",
+        "street",
+        "road",
+        "avenue",
+        "boulevard",
+    ]
+)
+
+
 def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
     first_names, surnames = gazetteer.load()
     toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(value)]
     # Leading capitalised words that are not given names ("Yesterday John Smith").
-    i = 0
-    while i < len(toks) and toks[i][2].lower() not in first_names:
+    i = 0  # the given name is capitalised: "del" in "Construcción del Norte" is not "Del"
+    while i < len(toks) and (not toks[i][2][:1].isupper() or toks[i][2].lower() not in first_names):
         i += 1
+    if any(t[2].lower() in _NOT_NAME_WORDS for t in toks[i + 1 :]):
+        return None
     if i < len(toks) - 1:
         rest = toks[i:]
         last = rest[-1][2].lower()
-        while len(rest) > 2 and last not in surnames and rest[-2][2].lower() in surnames:
+        while (
+            len(rest) > 2
+            and last not in surnames
+            and rest[-2][2][:1].isupper()  # "van" in "Ali van Dijk" is a particle
+            and rest[-2][2].lower() in surnames
+        ):
             rest = rest[:-1]
             last = rest[-1][2].lower()
+        while len(rest) > 1 and not rest[-1][2][:1].isupper():  # never end on "de", "van"
+            rest = rest[:-1]
+            last = rest[-1][2].lower()
+        if len(rest) < 2:
+            return None
         if last in surnames:
             score = 0.9 if context else 0.85
         elif context:
@@ -242,6 +363,14 @@ def _refine_person(value: str, context: bool) -> tuple[int, int, float] | None:
 
 def _refine_titled(value: str, context: bool) -> tuple[int, int, float] | None:
     return 0, len(value), 0.85
+
+
+def _refine_greeted(value: str, context: bool) -> tuple[int, int, float] | None:
+    """A lone word after a greeting ("Hi Kate,") is a name when it is a known given name."""
+    return (0, len(value), 0.85) if value.lower() in gazetteer.load()[0] else None
+
+
+_GREETINGS = "Hi|Hello|Hey|Dear|Hallo|Liebe|Lieber|Bonjour|Hola|Ciao|Olá|Beste|Hej"
 
 
 # Street suffixes: the USPS Publication 28 (appendix C1) names and common abbreviations,
@@ -550,14 +679,15 @@ _EU_ADDRESS = (
 )
 _ROMANCE_STREETS = (
     "rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|"
-    "Calle|Avenida|Avda\\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua|Rue"
+    "Calle|Avenida|Avda\\.|Plaza|Paseo|Carrer|Via|Viale|Piazza|Corso|Rua|Rue|"
+    "Av\\.|Travessa|Alameda|Estrada|Rodovia|Praça|Largo"
 )
 _ROMANCE_PARTICLES = "(?:(?:de|du|des|de la|del|della|di|da|do|dos|das)[ ])?"
 _ROMANCE_ADDRESS = (
     # lower-case French words are common English words: they need a house number first
     r"(?:[0-9]{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|"
     r"impasse|quai|route)|(?:[0-9]{1,4},?[ ])?(?:Calle|Avenida|Avda\.|Plaza|Paseo|Carrer|Via|"
-    r"Viale|Piazza|Corso|Rua|Rue))"
+    r"Viale|Piazza|Corso|Rua|Rue|Av\.|Travessa|Alameda|Estrada|Rodovia|Praça|Largo))"
     r"[ ]" + _ROMANCE_PARTICLES + _WORD + r"(?:[ ]" + _WORD + r"){0,3}(?:,?[ ][0-9]{1,4}[A-Za-z]?)?"
     r"(?:,[ ][0-9]{5}[ ]" + _WORD + r"(?:[ ]" + _WORD + r")?)?"
 )
@@ -581,11 +711,23 @@ def _address(
 # Dates (for DOB)
 
 _MON = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\.?"
+# German, French, Spanish, Italian, Dutch and Portuguese month names (validators._MONTHS)
+_MON_INTL = (
+    "(?:Januar|Februar|März|Maerz|Mai|Juni|Juli|Oktober|Dezember|janvier|février|fevrier|"
+    "mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre|décembre|decembre|"
+    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|"
+    "noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|"
+    "dicembre|januari|februari|maart|mei|augustus|janeiro|fevereiro|março|maio|junho|"
+    "julho|setembro|outubro|dezembro)"
+)
 _DATES = (
     r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})",
     r"(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}",
     _MON + r"[ ][0-9]{1,2}(?:st|nd|rd|th)?,?[ ](?:19|20)[0-9]{2}",
     r"[0-9]{1,2}(?:st|nd|rd|th)?[ ](?:of[ ])?" + _MON + r",?[ ](?:19|20)[0-9]{2}",
+    r"[0-9]{1,2}-" + _MON + r"-(?:19|20)[0-9]{2}",  # 04-Mar-1958 (clinical and Oracle style)
+    # 3. Oktober 1977, 2 avril 1963, 5 de enero de 1994, 28 de março de 1971
+    r"[0-9]{1,2}\.?[ ](?:de[ ])?(?:" + _MON_INTL + "|" + _MON + r")[ ](?:de[ ])?(?:19|20)[0-9]{2}",
 )
 
 
@@ -644,7 +786,9 @@ DETECTORS: tuple[Detector, ...] = (
         name="pii.phone.national",
         cls="pii.phone",
         pattern=(
-            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,5}[ .-])[0-9]{2,8}"
+            # a first group of up to 6 digits: Indian mobiles are written 081234 52221
+            # and the North American long-distance "1-": 1-201-555-0123
+            r"(?<![A-Za-z0-9_+.:-])(?:1[ .-])?(?:\([0-9]{2,5}\)[ .-]?|[0-9]{2,6}[ .-])[0-9]{2,8}"
             r"(?:[ .-][0-9]{2,8}){0,3}(?![A-Za-z0-9_-]|\.[0-9])"
         ),
         score=0.85,
@@ -661,6 +805,24 @@ DETECTORS: tuple[Detector, ...] = (
         validator=v.phone,
         context=CTX_PHONE,
         context_required=True,
+    ),
+    Detector(
+        # a country without a trunk 0, written exactly as that country writes its numbers
+        # ("612 34 34 07", "(11) 2345-0074"), next to a phone word
+        name="pii.phone.no_trunk",
+        cls="pii.phone",
+        pattern=(
+            r"(?<![A-Za-z0-9_+.:-])(?:\([0-9]{2}\)[ ][0-9]{4,5}-[0-9]{4}|"
+            r"[0-9]{2,3}[ ][0-9]{2,4}(?:[ ][0-9]{2,4}){1,2})(?![A-Za-z0-9_-]|\.[0-9])"
+        ),
+        score=0.8,
+        validator=v.national_format_phone,
+        context=CTX_PHONE,
+        context_required=True,
+        # anchored on the digit groups, not on the context words: prose costs nothing
+        hs_pattern=r"[0-9]{2,3}[ ][0-9]{2,4}[ ][0-9]{2}|\([0-9]{2}\)[ ][0-9]{4}",
+        anchor_before=1,
+        anchor_after=20,
     ),
     Detector(
         name="pii.ssn",
@@ -756,6 +918,24 @@ DETECTORS: tuple[Detector, ...] = (
         validator=v.br_cpf,
     ),
     Detector(
+        name="pii.national_id.br_cpf.digits",
+        cls="pii.national_id",
+        pattern=_BD + r"[0-9]{11}" + _ED,
+        score=0.9,
+        validator=v.br_cpf,
+        context=("cpf",),
+        context_required=True,
+    ),
+    Detector(
+        name="pii.national_id.in_pan",
+        cls="pii.national_id",
+        # Indian PAN: 5 letters (the 4th the holder type), 4 digits, a letter
+        pattern=_B + r"[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]" + _E,
+        score=0.9,
+        context=("pan", "permanent account number", "income tax"),
+        context_required=True,
+    ),
+    Detector(
         name="pii.national_id.se_pnr",
         cls="pii.national_id",
         pattern=_BD + r"(?:19|20)?[0-9]{6}[-+][0-9]{4}" + _ED,
@@ -804,7 +984,7 @@ DETECTORS: tuple[Detector, ...] = (
             "{UP}{LO}{1,20}(?:[ ](?:{UP}\\.|(?:(?:van|von|de|der|den|het|da|di|del|du|le|la|dos|ter|bin|al|d')[ ]){0,2}"
             "{UP}(?:'{UP})?{LO}{1,20}(?:-{UP}{LO}{1,20})?)){1,3}"
         ),
-        hs_pattern=_latin("{UP}{LO}{1,20}[ ](?:[a-z]{1,4}[ ]){0,2}{UP}"),
+        hs_pattern=_latin("{UP}{LO}{1,20}[ ](?:[a-z']{1,4}[ ]){0,2}{UP}"),
         anchor_after=200,
         score=0.85,
         refine=_refine_person,
@@ -825,6 +1005,16 @@ DETECTORS: tuple[Detector, ...] = (
         refine=_refine_titled,
         anchor_after=50,
         priority=1,
+    ),
+    Detector(
+        name="pii.person.greeting",
+        cls="pii.person",
+        pattern=(f"(?<![A-Za-z])(?:{_GREETINGS})[ ](?P<v>{_UP}{_LO}{{1,20}})(?=[ ]?[,!:\n])"),
+        hs_pattern=_latin(f"(?:{_GREETINGS})[ ]{{UP}}"),
+        group="v",
+        score=0.85,
+        refine=_refine_greeted,
+        anchor_after=30,
     ),
     _address("pii.location.us", _US_ADDRESS, 0.88, r"[ ](?:" + _STREET_SUFFIX + r")\b", 200, 220),
     _address("pii.location.eu", _EU_ADDRESS, 0.88, r"(?:" + _EU_SUFFIX + r")[ ][0-9]", 100, 120),
@@ -944,6 +1134,7 @@ DETECTORS: tuple[Detector, ...] = (
     _secret(
         "aws_access_key",
         _B + r"(?:AKIA|ASIA|ABIA|ACCA|AROA|AIDA|AIPA|ANPA|ANVA|AGPA)[A-Z2-7]{16}" + _E,
+        validator=v.not_example_key,
     ),
     _secret(
         "aws_secret_key",
@@ -951,6 +1142,7 @@ DETECTORS: tuple[Detector, ...] = (
         + _ASSIGN
         + r"(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
         group="v",
+        validator=v.not_example_key,
         caseless=True,
     ),
     _secret(
@@ -972,11 +1164,13 @@ DETECTORS: tuple[Detector, ...] = (
     _secret(
         "anthropic_key",
         _B + r"sk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_-]{93}AA(?![A-Za-z0-9_-])",
+        validator=v.not_filler,
         priority=2,
     ),
     _secret(
         "anthropic_key.loose",
         _B + r"sk-ant-[a-z]{2,8}[0-9]{0,3}-[A-Za-z0-9_-]{20,200}(?![A-Za-z0-9_-])",
+        validator=v.not_filler,
         score=0.95,
         hs_pattern="sk-ant-",
         anchor_after=220,
@@ -990,7 +1184,9 @@ DETECTORS: tuple[Detector, ...] = (
         anchor_before=230,
         anchor_after=210,
     ),
-    _secret("openai_key.legacy", _B + r"sk-[A-Za-z0-9]{48}" + _E, score=0.95),
+    _secret(
+        "openai_key.legacy", _B + r"sk-[A-Za-z0-9]{48}" + _E, score=0.95, validator=v.not_filler
+    ),
     _secret(
         "github_token", _B + r"gh[pousr]_[A-Za-z0-9]{36}" + _E, validator=v.github_token, priority=2
     ),
@@ -1000,6 +1196,9 @@ DETECTORS: tuple[Detector, ...] = (
         _B + r"(?:glpat|glptt|gldt|glrt|gloas|glsoat)-[A-Za-z0-9_.-]{20,300}(?![A-Za-z0-9_.-])",
         hs_pattern="(?:glpat|glptt|gldt|glrt|gloas|glsoat)-",
         anchor_after=310,
+        # like the other vendor tokens: in https://oauth2:glpat-…@gitlab.com the token is
+        # secret.gitlab_token, not an e-mail address nor a bare URL password
+        priority=2,
     ),
     _secret(
         "slack_token",
@@ -1059,7 +1258,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     _secret(
         "password",
-        r"(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)"
+        # after "_" too: POSTGRES_PASSWORD, ADMIN_PASSWORD, MYSQL_ROOT_PASSWORD
+        r"(?<![A-Za-z0-9])(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)"
         r"(?:[\"']?[ \t]{0,3}(?::=|=>|[:=])[ \t]{0,3}[\"']?|[ \t]is[ \t]{1,3})"
         r"(?P<v>[^\s\"',;<>]{4,128})",
         group="v",
@@ -1068,6 +1268,25 @@ DETECTORS: tuple[Detector, ...] = (
         caseless=True,
         hs_pattern="(?:password|passwd|pwd|pass|passphrase|db_pass|db_password)",
         anchor_after=160,
+    ),
+    _secret(
+        "password.basic_auth",
+        # curl/wget/httpie basic auth on the command line: -u user:password
+        r"(?<![A-Za-z0-9_-])(?:-u|--user|--http-user)[ \t=]{1,3}[^\s:\"'<>]{1,64}:"
+        r"(?P<v>[^\s\"'<>]{4,128})",
+        group="v",
+        validator=v.password_value,
+        score=0.9,
+    ),
+    _secret(
+        "password.mysql",
+        # mysql, mysqldump, mysqladmin: the password glued to -p (-pS3cret)
+        r"(?<![A-Za-z0-9_-])mysql(?:dump|admin)?[ \t][^\n]{0,200}?[ \t]-p(?P<v>[^\s\"'<>]{4,128})",
+        group="v",
+        validator=v.password_value,
+        score=0.9,
+        hs_pattern=r"mysql(?:dump|admin)?[ \t]",
+        anchor_after=340,
     ),
     _secret(
         "generic",
@@ -1102,7 +1321,8 @@ DETECTORS: tuple[Detector, ...] = (
         name="net.ip.v4",
         cls="net.ip_address",
         pattern=(
-            r"(?<![A-Za-z0-9_.])(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+            # not a User-Agent product version (Chrome/120.0.0.0): no "letter/" before
+            r"(?<![A-Za-z0-9_.])(?<![A-Za-z]/)(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
             r"(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
             r"(?![A-Za-z0-9_]|\.[0-9])"
         ),
@@ -1119,6 +1339,14 @@ DETECTORS: tuple[Detector, ...] = (
             "upgrade",
             "downgrade",
             "update",
+            "upgraded",
+            "downgraded",
+            "updated",
+            "released",
+            "section",
+            "clause",
+            "chapter",
+            "paragraph",
         ),
     ),
     Detector(
@@ -1139,13 +1367,15 @@ DETECTORS: tuple[Detector, ...] = (
         name="net.url",
         cls="net.url",
         pattern=(
-            r"(?<![A-Za-z0-9+.-])(?:https?|ftp|wss?)://[A-Za-z0-9._~%-]{1,253}(?::[0-9]{1,5})?"
+            r"(?<![A-Za-z0-9+.-])(?:https?|ftp|wss?)://"
+            r"(?:[A-Za-z0-9._~%!$&'()*+,;=-]{1,64}(?::[A-Za-z0-9._~%!$&'()*+,;=-]{0,128})?@)?"
+            r"[A-Za-z0-9._~%-]{1,253}(?::[0-9]{1,5})?"
             r"(?:[/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]{0,2048})?(?<![.,;:!?'()*])"
         ),
         score=0.5,
         priority=-2,
         hs_pattern="(?:https?|ftp|wss?)://",
-        anchor_after=2320,
+        anchor_after=2520,
     ),
 )
 

@@ -102,7 +102,8 @@ def _anchor(d: Detector) -> _Anchor:
         words = strip_lookarounds(words_pattern(d.context))
         starts_with_word = all(w[:1].isalnum() for w in d.context)
         return _Anchor(
-            expression=(("\\b" if starts_with_word else "") + words).encode(),
+            # the Python side's (?<![A-Za-z0-9]): "_" is a boundary too (SUPPORT_PHONE=...)
+            expression=(("(?:^|[^A-Za-z0-9])" if starts_with_word else "") + words).encode(),
             caseless=True,
             before=d.context_after + width,
             after=d.context_before + width,

@@ -232,7 +232,8 @@ class Scanner:
         return out
 
 
-_BREAK = re.compile(r"[.!?;][ \t]|\n|\r|\|")
+# "No." / "Nr." (number) do not end a sentence: "licence no. D1234567" keeps its context
+_BREAK = re.compile(r"(?<!\b[Nn][or])\.[ \t]|[!?;][ \t]|\n|\r|\|")
 
 
 def _context_near(

@@ -79,6 +79,7 @@ _CARD_RANGES: tuple[tuple[int, int, int, frozenset[int]], ...] = (
     (2, 62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
     # Maestro (12-digit Maestro cards exist but are rare; 12 digits is too often an account)
     (2, 50, 50, frozenset({13, 14, 15, 16, 17, 18, 19})),
+    (4, 6304, 6304, frozenset({16, 17, 18, 19})),  # Maestro (UK/IE)
     (2, 56, 58, frozenset({13, 14, 15, 16, 17, 18, 19})),
     (2, 67, 67, frozenset({13, 14, 15, 16, 17, 18, 19})),
 )
@@ -239,12 +240,74 @@ def phone(value: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
     return _phone_valid(ds, NANP_REGIONS)
 
 
+# Countries whose national numbers have no trunk 0 (Spain "612 34 34 07", Poland
+# "512 347 031", Denmark "21 23 00 59", Brazil "(11) 2345-0074", Mexico "200 123 3744").
+NO_TRUNK_REGIONS: tuple[str, ...] = ("ES", "IT", "PT", "PL", "DK", "NO", "BR", "MX")
+
+
+_DIGIT = re.compile(r"[0-9]")
+
+
+def _shape(value: str) -> str:
+    return _DIGIT.sub("d", value)
+
+
+def _example_shapes() -> dict[str, tuple[str, ...]]:
+    """Shape ("ddd dd dd dd") -> regions whose mobile or landline numbers are written so."""
+    shapes: dict[str, list[str]] = {}
+    for region in NO_TRUNK_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                national = phonenumbers.format_number(
+                    example, phonenumbers.PhoneNumberFormat.NATIONAL
+                )
+                shapes.setdefault(_shape(national), []).append(region)
+    return {k: tuple(dict.fromkeys(v)) for k, v in shapes.items()}
+
+
+_NATIONAL_SHAPES = _example_shapes()
+
+
+@lru_cache(maxsize=4096)
+def _national_format(value: str) -> bool:
+    """``value`` is a valid number written exactly in the national format of a country
+    without a trunk prefix (the grouping is the evidence, the digits alone are not)."""
+    regions = _NATIONAL_SHAPES.get(_shape(value), ())
+    ds = digits(value)
+    for region in regions:
+        try:
+            num = phonenumbers.parse(ds, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if (
+            phonenumbers.is_valid_number_for_region(num, region)
+            and phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.NATIONAL) == value
+        ):
+            return True
+    return False
+
+
+def national_format_phone(value: str) -> bool:
+    """A number written exactly in the national format of a country without a trunk 0.
+
+    Most grouped 8-digit numbers are valid Danish or Norwegian numbers, so the format is
+    weak evidence on its own: the detector that uses this also needs a phone word nearby.
+    """
+    if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
+        return False
+    return not value.startswith(("0", "+")) and _national_format(value)
+
+
 def formatted_phone(value: str) -> bool:
     """A phone written the way people write phones (``+``, brackets or separators)."""
-    if _NOT_PHONE_SHAPES.fullmatch(value):
+    if _NOT_PHONE_SHAPES.fullmatch(value) or _ISO_DATE_PREFIX.match(value):
         return False
     return ("+" in value or "(" in value or any(c in value for c in " .-")) and phone(value)
 
+
+# "2024-09-11 12" cut from a log timestamp "2024-09-11 12:15:22": a date, then the hour
+_ISO_DATE_PREFIX = re.compile(r"(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[ T]")
 
 _NOT_PHONE_SHAPES = re.compile(
     r"[0-9]{3}-[0-9]{2}-[0-9]{4}"  # SSN
@@ -309,9 +372,27 @@ _PLACEHOLDER = re.compile(
 
 
 def not_placeholder(value: str) -> bool:
-    """A value that is not an obvious placeholder, variable reference or dummy."""
-    stripped = value.strip("\"'`")
+    """A value that is not an obvious placeholder, variable reference or dummy.
+
+    Sentence punctuation after the value is ignored ("password: changeme.").
+    """
+    stripped = value.rstrip(".,:;!?)").strip("\"'`")
     return len(stripped) >= 4 and not _PLACEHOLDER.match(stripped) and len(set(stripped)) > 2
+
+
+def not_filler(value: str) -> bool:
+    """Not a placeholder key: no single character makes up more than 40% of the value
+    (``sk-ant-api03-xxxxxxxx…``, ``AKIAXXXXXXXXXXXXXXXX``); a generated key never does."""
+    if not value:
+        return False
+    return max(value.count(c) for c in set(value)) <= 0.4 * len(value)
+
+
+def not_example_key(value: str) -> bool:
+    """Not a documented example credential. AWS's documentation marks its sample keys by
+    ending them in ``EXAMPLE`` (``AKIAIOSFODNN7EXAMPLE``) or ``EXAMPLEKEY``
+    (``wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY``); a random key ends so once in 32**7."""
+    return not value.endswith(("EXAMPLE", "EXAMPLEKEY")) and not_filler(value)
 
 
 def high_entropy(value: str) -> bool:
@@ -383,6 +464,31 @@ _MONTHS = {
 }
 
 
+_MONTHS.update(
+    {
+        name: i + 1
+        for i, names in enumerate(
+            (
+                ("januar", "janvier", "enero", "gennaio", "januari", "janeiro"),
+                ("februar", "février", "fevrier", "febrero", "febbraio", "februari", "fevereiro"),
+                ("märz", "maerz", "mars", "marzo", "maart", "março"),
+                ("avril", "abril", "aprile"),
+                ("mai", "mayo", "maggio", "mei", "maio"),
+                ("juni", "juin", "junio", "giugno", "junho"),
+                ("juli", "juillet", "julio", "luglio", "julho"),
+                ("août", "aout", "agosto", "augustus"),
+                ("septembre", "septiembre", "setiembre", "settembre", "setembro"),
+                ("oktober", "octobre", "octubre", "ottobre", "outubro"),
+                ("novembre", "noviembre"),
+                ("dezember", "décembre", "decembre", "diciembre", "dicembre", "dezembro"),
+            )
+        )
+        for name in names
+    }
+)
+_DATE_FILLER = frozenset({"of", "de"})
+
+
 def plausible_birth_date(value: str) -> bool:
     """A calendar date between 1900 and today, in any of the written forms we match."""
     parts = [p for p in re.split(r"[\s/.,-]+", value.strip().lower()) if p]
@@ -394,7 +500,9 @@ def plausible_birth_date(value: str) -> bool:
             nums.append(int(p))
         elif p.rstrip("stndrh") and p.rstrip("stndrh").isdigit():  # 1st, 2nd, 3rd, 4th
             nums.append(int(p.rstrip("stndrh")))
-        elif p[:3] in _MONTHS or p in _MONTHS:
+        elif p in _DATE_FILLER:  # "5th of March 1980", "5 de enero de 1994"
+            continue
+        elif p in _MONTHS or p[:3] in _MONTHS:
             month = _MONTHS.get(p, _MONTHS.get(p[:3]))
         else:
             return False
@@ -425,8 +533,9 @@ def has_digit(value: str) -> bool:
 
 
 def has_digit_and_not_date(value: str) -> bool:
+    """Has a digit, and is not a date nor a bare year ("expires 11/2/1985" gives "1985")."""
     return has_digit(value) and not re.fullmatch(
-        r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}", value
+        r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|(?:19|20)\d{2}", value
     )
 
 
@@ -455,6 +564,7 @@ VALIDATORS: dict[str, Validator] = {
     "jwt": jwt,
     "high_entropy": high_entropy,
     "not_placeholder": not_placeholder,
+    "not_filler": not_filler,
     "date_of_birth": plausible_birth_date,
     "has_digit": has_digit,
 }
