@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -220,12 +221,23 @@ def examples(
             out += _window_examples(attack, 1, 1.0)
         for text in generate.benign():
             out += _window_examples(text, 0, 1.0)
+        for attack in generate.soup(_words(tuple(d.text for d in clean))):
+            out += _window_examples(attack, 1, 1.0)
         plantable = [t for f, t in families if f in generate.INSERTABLE]
         for attack in rng.sample(plantable, min(len(plantable), 300)):
             text = corpus.insert(rng.choice(clean).text, attack, rng)
             at = text.find(attack)
             out += _window_examples(text, 1, 1.0, (at, at + len(attack)))
     return out
+
+
+@functools.cache
+def _words(texts: tuple[str, ...]) -> list[str]:
+    """Distinct words of the clean documents, case kept: material for ``generate.soup``."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(re.findall(r"[A-Za-z][A-Za-z0-9]{1,14}", text))
+    return sorted(found)
 
 
 def fit(
