@@ -199,8 +199,10 @@ def examples(
         out += _window_examples(text, 0, 2.0)
     for text in corpus.roleplay_benign():
         out += _window_examples(text, 0, 1.0)
+    # Short chat turns are frequent in real traffic and rare in the data: weigh them more,
+    # so that a greeting does not inherit the bias of the many short attacks.
     for text in corpus.short_benign():
-        out += _window_examples(text, 0, 1.0)
+        out += _window_examples(text, 0, 3.0 if generated else 1.0)
     for text in corpus.generated_tool_results():
         out += _window_examples(text, 0, 1.0)
     # Attacked copies of clean documents: generated attacks, and short attacks of the rows
@@ -217,8 +219,8 @@ def examples(
         out += _window_examples(attack, 1, 1.0)
     if generated:
         families = generate.attacks()
-        for _, attack in families:
-            out += _window_examples(attack, 1, 1.0)
+        for family, attack in families:
+            out += _window_examples(attack, 1, 1.0, generate.attack_span(family, attack))
         for text in generate.benign():
             out += _window_examples(text, 0, 1.0)
         for attack in generate.soup(_words(tuple(d.text for d in clean))):
