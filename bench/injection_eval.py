@@ -57,12 +57,13 @@ def loso(
     clean: list[corpus.Doc],
     groups: list[str],
     options: dict,  # type: ignore[type-arg]
+    generated: bool = True,
 ) -> list[dict]:  # type: ignore[type-arg]
     scored: list[dict] = []  # type: ignore[type-arg]
     for group in groups:
         started = time.perf_counter()
         fold_rows = [r for r in rows if group not in r.lineage]
-        model = train.fit(train.examples(fold_rows, clean), **options)
+        model = train.fit(train.examples(fold_rows, clean, generated=generated), **options)
         detector = Detector(model, cache_size=1)
         for row in rows:
             if row.group != group:
@@ -192,6 +193,12 @@ def main() -> None:
     parser.add_argument("--min-df", type=int, default=None)
     parser.add_argument("--unknown", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--groups", nargs="*", help="only these held-out groups")
+    parser.add_argument(
+        "--generated",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add train/injection/generate.py's examples to every fold's training data",
+    )
     parser.add_argument("--dump", type=Path, help="write per-row scores (ids, no text) here")
     parser.add_argument(
         "--licensed-only", action="store_true", help="leave out Tensor Trust and its derivatives"
@@ -211,7 +218,7 @@ def main() -> None:
     report["training options"] = {k: str(v) for k, v in options.items()}
     if not args.quick:
         groups = args.groups or sorted({r.group for r in rows})
-        scored = loso(rows, clean, groups, options)
+        scored = loso(rows, clean, groups, options, args.generated)
         report["leave-one-source-out"] = summarise(scored, thresholds)
         if args.dump:
             args.dump.write_text("".join(json.dumps(item) + "\n" for item in scored))

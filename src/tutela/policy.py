@@ -250,7 +250,7 @@ class InjectionSettings(_Strict):
 
     enabled: bool = True
     on_error: OnError = "block"
-    user: InjectionSource = InjectionSource(threshold=0.92, action="flag")
+    user: InjectionSource = InjectionSource(threshold=0.90, action="flag")
     document: InjectionSource = InjectionSource(threshold=0.75, action="block")
     tool_result: InjectionSource = InjectionSource(threshold=0.75, action="block")
     spotlight_all: bool = False

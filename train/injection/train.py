@@ -26,6 +26,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import generate  # noqa: E402
 
 from tutela.injection.features import norm, token_features, tokens, windows  # noqa: E402
 from tutela.injection.model import MODEL_FILE, Model  # noqa: E402
@@ -177,8 +179,14 @@ def examples(
     *,
     seed: int = 13,
     system_weight: float = 0.5,
+    generated: bool = True,
 ) -> list[Example]:
-    """Windows of the shared rows, the clean documents, and the generated texts."""
+    """Windows of the shared rows, the clean documents, and the generated texts.
+
+    With ``generated`` (the default), the attack families and hard negatives of
+    ``generate.py`` are added as well, and its short attacks are also planted in clean
+    documents. They are training data only: an evaluation tests on shared rows alone.
+    """
     rows = list(rows)
     out: list[Example] = []
     for row in rows:
@@ -191,8 +199,10 @@ def examples(
         out += _window_examples(text, 0, 2.0)
     for text in corpus.roleplay_benign():
         out += _window_examples(text, 0, 1.0)
+    # Short chat turns are frequent in real traffic and rare in the data: weigh them more,
+    # so that a greeting does not inherit the bias of the many short attacks.
     for text in corpus.short_benign():
-        out += _window_examples(text, 0, 1.0)
+        out += _window_examples(text, 0, 3.0 if generated else 1.0)
     for text in corpus.generated_tool_results():
         out += _window_examples(text, 0, 1.0)
     # Attacked copies of clean documents: generated attacks, and short attacks of the rows
@@ -207,7 +217,29 @@ def examples(
         out += _window_examples(text, 1, 1.0, (at, at + len(attack)))
     for attack in corpus.generated_attacks():
         out += _window_examples(attack, 1, 1.0)
+    if generated:
+        families = generate.attacks()
+        for family, attack in families:
+            out += _window_examples(attack, 1, 1.0, generate.attack_span(family, attack))
+        for text in generate.benign():
+            out += _window_examples(text, 0, 1.0)
+        for attack in generate.soup(_words(tuple(d.text for d in clean))):
+            out += _window_examples(attack, 1, 1.0)
+        plantable = [t for f, t in families if f in generate.INSERTABLE]
+        for attack in rng.sample(plantable, min(len(plantable), 300)):
+            text = corpus.insert(rng.choice(clean).text, attack, rng)
+            at = text.find(attack)
+            out += _window_examples(text, 1, 1.0, (at, at + len(attack)))
     return out
+
+
+@functools.cache
+def _words(texts: tuple[str, ...]) -> list[str]:
+    """Distinct words of the clean documents, case kept: material for ``generate.soup``."""
+    found: set[str] = set()
+    for text in texts:
+        found.update(re.findall(r"[A-Za-z][A-Za-z0-9]{1,14}", text))
+    return sorted(found)
 
 
 def fit(
@@ -294,10 +326,12 @@ def main() -> None:
     parser.add_argument("-C", type=float, default=0.2)
     parser.add_argument("--min-df", type=int, default=2)
     parser.add_argument("--unknown", action="store_true", help="unknown-token features")
+    parser.add_argument("--generated", action=argparse.BooleanOptionalAction, default=True,
+                        help="add generate.py's attack families and hard negatives")  # fmt: skip
     args = parser.parse_args()
     rows = load_rows(args.data, args.licensed_only)
     clean = corpus.clean_documents()
-    train = examples(rows, clean)
+    train = examples(rows, clean, generated=args.generated)
     model = fit(train, c=args.C, min_df=args.min_df, unknown=args.unknown)
     digest = hashlib.sha256(args.data.read_bytes()).hexdigest()
     meta = {
@@ -309,6 +343,7 @@ def main() -> None:
         "C": args.C,
         "min_df": args.min_df,
         "unknown": args.unknown,
+        "generated": args.generated,
         "licensed_only": args.licensed_only,
     }
     model = Model(

@@ -41,7 +41,7 @@ __all__ = [
 Source = Literal["user", "document", "tool_result"]
 SOURCES: tuple[Source, ...] = ("user", "document", "tool_result")
 
-DEFAULT_THRESHOLDS: Mapping[Source, float] = {"user": 0.92, "document": 0.75, "tool_result": 0.75}
+DEFAULT_THRESHOLDS: Mapping[Source, float] = {"user": 0.90, "document": 0.75, "tool_result": 0.75}
 """Chosen by ``bench/injection_eval.py`` (see docs/guards/injection.md for the figures)."""
 
 _CACHE_SIZE = 8192

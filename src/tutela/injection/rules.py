@@ -184,6 +184,30 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:break(?:ing)? character|stay(?:ing)? in character|remain in character|"
         r"never break character|out of character)\b",
     ),
+    # Refusal suppression: force an affirmative opening, forbid refusing.
+    _rule(
+        "inj.refusal_suppression",
+        0.85,
+        "start begin",
+        r"\b(?:start|begin|open)\s+(?:your|the|each|every)\s+(?:response|answer|reply|output)s?\s+"
+        r"(?:with|by (?:saying|writing))\W{0,4}(?:sure|absolutely|certainly|of course|"
+        r"yes,? (?:here|i can|i will))\b",
+    ),
+    _rule(
+        "inj.refusal_suppression",
+        0.75,
+        "refus declin",
+        r"\b(?:never|do not|don't|must not|will not|won't|cannot|can't|not allowed to)\s+"
+        r"(?:ever\s+)?(?:refuse|decline|reject)\s+(?:to (?:answer|respond|reply|comply)\b|"
+        r"(?:any|a|my|the user's)\s+(?:\w+\s+){0,2}?(?:request|question|prompt|instruction|task|order)s?\b)",
+    ),
+    _rule(
+        "inj.refusal_suppression",
+        0.5,
+        "warning disclaimer caveat apolog",
+        r"\b(?:do not|don't|never|must not)\s+(?:include|add|give|write|use|mention)\s+(?:any\s+)?"
+        r"(?:warnings?|disclaimers?|caveats?|apolog(?:y|ies))\b",
+    ),
     # System-prompt extraction: "repeat your system prompt", "print everything above".
     _rule(
         "inj.prompt_extraction",
@@ -198,6 +222,14 @@ RULES: tuple[Rule, ...] = (
         rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:everything|all(?: the)? text|the text|the words|all words|"
         r"all instructions|your instructions|your prompt|your rules)\s+(?:above|before|prior|so far|"
         r"verbatim|word for word)\b",
+    ),
+    _rule(
+        "inj.prompt_extraction",
+        0.75,
+        "instruction rule guideline directive",
+        r"\bwhat (?:are|were) (?:your|the) (?:exact |original |initial |secret |hidden |full )?"
+        r"(?:instructions|rules|guidelines|directives)(?: (?:you were|you've been|you have been) "
+        r"(?:given|told))?\s*\?",
     ),
     _rule(
         "inj.prompt_extraction",
