@@ -111,7 +111,7 @@ def summarise(scored: list[dict], thresholds: dict[str, float]) -> dict[str, dic
 
 def sweep(scored: list[dict]) -> None:  # type: ignore[type-arg]
     print("\nThreshold sweep (pooled LOSO; user rows / document rows):")
-    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97):
+    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97, 0.99):
         line = [f"  t={t:.2f}"]
         for ctx in ("user", "document"):
             items = [i for i in scored if _source(i["context"]) == ctx and i["context"] != "system"]

@@ -241,9 +241,12 @@ class InjectionScope(_Strict):
 class InjectionSettings(_Strict):
     """Prompt-injection detection on requests, spotlighting, canary tokens.
 
-    A user's own words are flagged (audited) by default; text in ``document`` and
-    ``tool_result`` blocks is untrusted, scanned block by block with a lower threshold, and
-    blocked by default. ``spotlight_all`` delimits and datamarks every untrusted block
+    A user's own words are flagged (audited) by default. Text in ``document`` and
+    ``tool_result`` blocks is untrusted and scanned block by block with a lower threshold,
+    in two tiers: a near-certain injection is blocked; a suspicious document is spotlighted
+    and a suspicious tool result flagged (datamarking would rewrite the whitespace of the
+    files a coding agent reads, and blocking at the lower threshold refused 1.3% of
+    ordinary file reads, see docs/guards/injection.md). ``spotlight_all`` delimits and datamarks every untrusted block
     whatever its score; ``canary`` plants a per-workspace secret in the system prompt and
     blocks responses that reveal it.
     """
@@ -251,8 +254,12 @@ class InjectionSettings(_Strict):
     enabled: bool = True
     on_error: OnError = "block"
     user: InjectionSource = InjectionSource(threshold=0.90, action="flag")
-    document: InjectionSource = InjectionSource(threshold=0.75, action="block")
-    tool_result: InjectionSource = InjectionSource(threshold=0.75, action="block")
+    document: InjectionSource = InjectionSource(
+        threshold=0.75, action="spotlight", block_threshold=0.97
+    )
+    tool_result: InjectionSource = InjectionSource(
+        threshold=0.75, action="flag", block_threshold=0.99
+    )
     spotlight_all: bool = False
     canary: bool = False
     canary_action: Literal["flag", "block"] = "block"

@@ -665,3 +665,15 @@ def test_a_block_threshold_below_the_flag_threshold_is_refused() -> None:
             "guards:\n  injection:\n"
             "    document: {threshold: 0.8, action: spotlight, block_threshold: 0.5}\n"
         )
+
+
+def test_default_tiers_for_untrusted_blocks() -> None:
+    settings = parse_policy("").guards.injection
+    assert settings.tool_result.action_for(0.9) == "flag"  # audited, content untouched
+    assert settings.tool_result.action_for(0.995) == "block"
+    assert settings.document.action_for(0.9) == "spotlight"
+    assert settings.document.action_for(0.98) == "block"
+    # The seed's own example is no borderline case: blocked by default, in either source.
+    guard = injection()
+    verdict = guard.check_body(exchange(tool_turn(SEED)), tool_turn(SEED))
+    assert verdict.action is Action.BLOCK
