@@ -17,13 +17,13 @@ Never logs, never keeps text: the cache holds digests and numbers only.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tutela.digests import KeyedDigest
 from tutela.injection.model import Model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_rules
@@ -115,6 +115,7 @@ class Detector:
     def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
         self.model = model or shipped_model()
         self._cache = _Cache(cache_size)
+        self._digest = KeyedDigest()
         self.hits = 0
         self.misses = 0
 
@@ -161,7 +162,7 @@ class Detector:
 
     def analyse(self, text: str) -> tuple[Analysis, bool]:
         """The analysis of ``text`` and whether it came from the cache."""
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        key = self._digest(text)
         found = self._cache.get(key)
         if found is not None:
             self.hits += 1
