@@ -113,3 +113,14 @@ def test_the_cache_keeps_at_most_its_entries_and_forgets_the_oldest() -> None:
 
 def test_keys_are_keyed_per_cache() -> None:
     assert ScanCache(8).key(FILLER) != ScanCache(8).key(FILLER)
+
+
+def test_finding_dense_parts_are_not_kept() -> None:
+    cache = ScanCache(entries=8, max_spans=2)
+    key = cache.key(FILLER)
+    assert key is not None
+    many = [Span(cls="pii.email", start=i, end=i + 1, score=0.9) for i in range(3)]
+    cache.put(key, many)
+    assert len(cache) == 0 and cache.get(key) is None
+    cache.put(key, many[:2])
+    assert cache.get(key) == tuple(many[:2])

@@ -160,12 +160,15 @@ class ScanCache:
     everything said so far. Only spans are kept (class, offsets, score), never text; the
     key is a per-process keyed hash, so an entry cannot be matched to a guessed text from
     outside the process. Parts shorter than ``min_chars`` are scanned every time: hashing
-    them costs about what scanning does. Least recently used entries go first.
+    them costs about what scanning does. A part with more than ``max_spans`` findings is
+    not kept, so the cache holds at most ``entries * max_spans`` spans (about 50 MB at the
+    defaults) whatever is sent. Least recently used entries go first.
     """
 
-    def __init__(self, entries: int, min_chars: int = 256) -> None:
+    def __init__(self, entries: int, min_chars: int = 256, max_spans: int = 64) -> None:
         self.entries = entries
         self.min_chars = min_chars
+        self.max_spans = max_spans
         self.hits = 0
         self.misses = 0
         self._digest = KeyedDigest()
@@ -186,6 +189,8 @@ class ScanCache:
         return spans
 
     def put(self, key: bytes, spans: list[Span]) -> None:
+        if len(spans) > self.max_spans:
+            return  # bounds the memory a flood of finding-dense parts can take
         self._spans[key] = tuple(spans)
         if len(self._spans) > self.entries:
             self._spans.popitem(last=False)
