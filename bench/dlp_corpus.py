@@ -604,20 +604,30 @@ def iter_records(count: int, seed: int = 7) -> Iterator[dict[str, object]]:
         yield _record(corpus, i).as_dict()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=7)
+def write_records_cli(
+    records: Callable[[int, int], Iterator[dict[str, object]]],
+    description: str,
+    default_records: int,
+    default_seed: int,
+) -> int:
+    """The command line of a corpus script: ``--records N --seed S --out FILE|-``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--records", type=int, default=default_records)
+    parser.add_argument("--seed", type=int, default=default_seed)
     parser.add_argument("--out", default="-", help="JSON Lines file, or - for stdout")
     args = parser.parse_args()
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        for rec in iter_records(args.records, args.seed):
+        for rec in records(args.records, args.seed):
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
     finally:
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+def main() -> int:
+    return write_records_cli(iter_records, __doc__.split("\n\n")[0], 2000, 7)
 
 
 if __name__ == "__main__":

@@ -54,13 +54,11 @@ Labelling decisions (the gold a perfect detector would produce):
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import random
 import re
 import string
-import sys
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -1590,19 +1588,9 @@ def iter_records(count: int, seed: int = 11) -> Iterator[dict[str, object]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=3000)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--out", default="-", help="JSON Lines file, or - for stdout")
-    args = parser.parse_args()
-    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
-    try:
-        for rec in iter_records(args.records, args.seed):
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    return 0
+    from dlp_corpus import write_records_cli  # the command line only; no templates
+
+    return write_records_cli(iter_records, __doc__.split("\n\n")[0], 3000, 11)
 
 
 if __name__ == "__main__":
