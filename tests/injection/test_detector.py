@@ -99,3 +99,19 @@ def test_analysis_holds_no_text(detector: Detector) -> None:
 )
 def test_obfuscated_refusal_suppression_is_recognised(detector: Detector, text: str) -> None:
     assert "inj.refusal_suppression" in detector.analyse_uncached(text).rule_ids
+
+
+def test_strong_rule_families_combine_weak_ones_never_do() -> None:
+    from tutela.injection.detector import _rule_score
+    from tutela.injection.rules import RuleHit
+
+    def hit(rule: str, score: float) -> RuleHit:
+        return RuleHit(id=rule, score=score, start=0, end=1)
+
+    two_families = _rule_score([hit("inj.override", 0.95), hit("inj.role_switch", 0.93)])
+    assert two_families == pytest.approx(1 - 0.05 * 0.07)
+    # The same family twice is one piece of evidence.
+    assert _rule_score([hit("inj.override", 0.95), hit("inj.override", 0.95)]) == 0.95
+    # Weak patterns never add up to a flag on their own.
+    assert _rule_score([hit("inj.a", 0.6), hit("inj.b", 0.7), hit("inj.c", 0.75)]) == 0.75
+    assert _rule_score([]) == 0.0

@@ -8,7 +8,7 @@ the score reaches the threshold for the source. Untrusted sources (``document``,
 ``tool_result``) have lower thresholds than a user's own words: the same sentence is more
 suspicious inside a fetched page than in the user's own question.
 
-Scores combine as a noisy-or of the model's score and the strongest rule's score. Text
+Scores combine as a noisy-or of the model's score and the rules' (see ``_rule_score``). Text
 hidden from humans (Unicode tags, decoded base64 or hex) is analysed on its own too and, if
 it reads as an injection, reported as ``inj.invisible`` or ``inj.encoded``.
 
@@ -89,6 +89,26 @@ def _noisy_or(a: float, b: float) -> float:
     return 1.0 - (1.0 - a) * (1.0 - b)
 
 
+_STRONG_RULE = 0.9
+
+
+def _rule_score(hits: list[RuleHit]) -> float:
+    """The strongest rule, or stronger when several *strong* families agree.
+
+    Two different families (an instruction override and a role switch, say) are two pieces
+    of evidence, so their scores combine as a noisy-or. Weak patterns (below 0.9) never
+    combine: alone they must not flag, only add to the classifier's score."""
+    strongest = max((h.score for h in hits), default=0.0)
+    families: dict[str, float] = {}
+    for hit in hits:
+        if hit.score >= _STRONG_RULE:
+            families[hit.id] = max(families.get(hit.id, 0.0), hit.score)
+    combined = 0.0
+    for score in families.values():
+        combined = _noisy_or(combined, score)
+    return max(strongest, combined)
+
+
 @dataclass(slots=True)
 class _Cache:
     size: int
@@ -144,7 +164,7 @@ class Detector:
         if norm.homoglyphs and max(model_score, rule_score) >= 0.3:
             extra.append(RuleHit(id="inj.homoglyph", score=0.9, start=-1, end=-1))
         hits += extra
-        rule_score = max((h.score for h in hits), default=0.0)
+        rule_score = _rule_score(hits)
         # Obfuscation plus any other signal: the disguise is the evidence.
         score = _noisy_or(model_score, rule_score)
         if extra and (model_score >= 0.3 or len(hits) > len(extra)):
