@@ -11,7 +11,9 @@ Needs the training extras (numpy, scikit-learn) because every fold retrains the 
    threshold for their context (``document`` rows as documents, the rest as ``user``).
    Reported per held-out source, and pooled: attack recall, benign false-positive rate
    (user turns; system prompts apart, since the guard never scans the system prompt), and
-   accuracy on benign rows carrying ``meta.attack_phrase`` (trigger words).
+   accuracy on benign rows carrying ``meta.attack_phrase`` (trigger words): user turns, and
+   apart from them the system prompts that carry trigger words (Tensor Trust's defences,
+   scored as user text although the guard never scans a system prompt).
 2. Clean documents never trained on (the ``heldout`` quarter of the locally collected
    corpus), scored as ``document`` by a model trained on everything else: false-positive
    rate per origin.
@@ -73,6 +75,7 @@ def loso(
                 {
                     "id": row.id,
                     "group": group,
+                    "source": row.source,
                     "label": row.label,
                     "kind": row.kind,
                     "context": row.context,
@@ -99,13 +102,43 @@ def summarise(scored: list[dict], thresholds: dict[str, float]) -> dict[str, dic
             f for i, f in pairs if i["label"] == 0 and i["context"] != "system" and not i["trigger"]
         ]
         system = [f for i, f in pairs if i["label"] == 0 and i["context"] == "system"]
-        trigger = [f for i, f in pairs if i["label"] == 0 and i["trigger"]]
+        trigger = [
+            f for i, f in pairs if i["label"] == 0 and i["trigger"] and i["context"] != "system"
+        ]
+        trigger_system = [
+            f for i, f in pairs if i["label"] == 0 and i["trigger"] and i["context"] == "system"
+        ]
         out[group] = {
             "attack recall": _pct(sum(attacks), len(attacks)),
             "benign FPR": _pct(sum(benign), len(benign)),
             "trigger-word acc": _pct(len(trigger) - sum(trigger), len(trigger)),
+            "trigger-word acc, system prompts": _pct(
+                len(trigger_system) - sum(trigger_system), len(trigger_system)
+            ),
             "system-prompt FPR": _pct(sum(system), len(system)),
         }
+    return out
+
+
+def attack_sources(scored: list[dict], thresholds: dict[str, float]) -> dict[str, str]:  # type: ignore[type-arg]
+    """Attack recall per full source (``owner/repo:subset``): which families are missed."""
+    by_source: dict[str, list[bool]] = defaultdict(list)
+    for item in scored:
+        if item["label"] == 1:
+            by_source[item["source"]].append(item["score"] >= thresholds[_source(item["context"])])
+    return {source: _pct(sum(f), len(f)) for source, f in sorted(by_source.items())}
+
+
+def hard_prompts(model: Model) -> dict[str, str]:
+    """False alarms on the project's hard benign prompts (prose ending in code, maths,
+    markup, identifiers; written for this project) scored as ``user`` text."""
+    detector = Detector(model, cache_size=1)
+    threshold = DEFAULT_THRESHOLDS["user"]
+    out: dict[str, str] = {}
+    for path in sorted((HERE / "data").glob("hard_benign_*.jsonl")):
+        texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line]
+        flagged = [detector.analyse_uncached(t).score >= threshold for t in texts]
+        out[path.name] = "flagged " + _pct(sum(flagged), len(flagged))
     return out
 
 
@@ -220,6 +253,9 @@ def main() -> None:
         groups = args.groups or sorted({r.group for r in rows})
         scored = loso(rows, clean, groups, options, args.generated)
         report["leave-one-source-out"] = summarise(scored, thresholds)
+        report["attack recall per source (leave-one-source-out)"] = attack_sources(
+            scored, thresholds
+        )
         if args.dump:
             args.dump.write_text("".join(json.dumps(item) + "\n" for item in scored))
         sweep(scored)
@@ -227,6 +263,9 @@ def main() -> None:
     report["trigger-word prompts (bench/injection_triggers.py, shipped model)"] = {
         "accuracy as user text": triggers(shipped_model())
     }
+    report["hard benign prompts as user text (bench/data, shipped model)"] = hard_prompts(
+        shipped_model()
+    )
     report["inline cost (shipped model, one core)"] = latency(shipped_model(), clean)
     if args.json:
         print(json.dumps(report, indent=2))

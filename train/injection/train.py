@@ -45,6 +45,7 @@ import generate  # noqa: E402
 from tutela.injection.features import norm, token_features, tokens, windows  # noqa: E402
 from tutela.injection.model import MODEL_FILE, Model  # noqa: E402
 from tutela.injection.normalise import normalise  # noqa: E402
+from tutela.injection.suffix import MIN_LEXICON_WORD  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "injection" / "train.jsonl"
 OUTPUT = REPO / "src" / "tutela" / "injection" / "data" / MODEL_FILE
@@ -61,6 +62,7 @@ class Row:
     lineage: frozenset[str]
     attack: tuple[int, int] | None = None  # char span of an inserted attack (indirect)
     meta: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the full ``owner/repo:subset``; ``group`` is its part before the colon
 
 
 def group_of(source: str) -> str:
@@ -98,6 +100,7 @@ def load_rows(path: Path, licensed_only: bool = False) -> list[Row]:
                 lineage=frozenset(lineage),
                 attack=span,
                 meta=meta,
+                source=r["source"],
             )
         )
     return rows
@@ -314,7 +317,19 @@ def fit(
         meta={},
         unknown_unigram=unknowns[0],
         unknown_bigram=unknowns[1],
+        lexicon=lexicon(train),
     )
+
+
+def lexicon(train: list[Example], min_df: int = 2) -> frozenset[str]:
+    """Words of the benign windows (seen in ``min_df`` of them or more): the words that
+    ``suffix.SuffixCheck`` knows. Attack windows never contribute, so optimiser soup stays
+    unknown; in an evaluation fold the held-out source's benign words are unknown too."""
+    df: Counter[str] = Counter()
+    for ex in train:
+        if ex.label == 0:
+            df.update(f for f in ex.features if f.isalpha() and len(f) >= MIN_LEXICON_WORD)
+    return frozenset(f for f, n in df.items() if n >= min_df)
 
 
 def main() -> None:
@@ -340,6 +355,7 @@ def main() -> None:
         "clean_documents": sum(d.split == "train" for d in clean),
         "windows": len(train),
         "features": len(model.weights),
+        "lexicon": len(model.lexicon),
         "C": args.C,
         "min_df": args.min_df,
         "unknown": args.unknown,
@@ -352,6 +368,7 @@ def main() -> None:
         meta=meta,
         unknown_unigram=model.unknown_unigram,
         unknown_bigram=model.unknown_bigram,
+        lexicon=model.lexicon,
     )
     import gzip
 

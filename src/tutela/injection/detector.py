@@ -27,6 +27,7 @@ from tutela.digests import KeyedDigest
 from tutela.injection.model import Model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_rules
+from tutela.injection.suffix import SuffixCheck
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -134,6 +135,7 @@ class Detector:
 
     def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
         self.model = model or shipped_model()
+        self._suffix = SuffixCheck(self.model.lexicon)
         self._cache = _Cache(cache_size)
         self._digest = KeyedDigest()
         self.hits = 0
@@ -163,6 +165,9 @@ class Detector:
             extra.append(RuleHit(id="inj.invisible", score=base, start=-1, end=-1))
         if norm.homoglyphs and max(model_score, rule_score) >= 0.3:
             extra.append(RuleHit(id="inj.homoglyph", score=0.9, start=-1, end=-1))
+        suffix = self._suffix.score(norm.text)
+        if suffix:
+            hits.append(RuleHit(id="inj.adversarial_suffix", score=suffix, start=-1, end=-1))
         hits += extra
         rule_score = _rule_score(hits)
         # Obfuscation plus any other signal: the disguise is the evidence.

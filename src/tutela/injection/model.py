@@ -35,6 +35,8 @@ class Model:
     meta: dict[str, Any]
     unknown_unigram: float = 0.0  # weight of a token outside the vocabulary
     unknown_bigram: float = 0.0  # weight of a token pair outside the vocabulary
+    # Words of the benign training text: what ``suffix.SuffixCheck`` calls known words.
+    lexicon: frozenset[str] = frozenset()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
@@ -44,6 +46,7 @@ class Model:
             meta=dict(data.get("meta", {})),
             unknown_unigram=float(data.get("unknown_unigram", 0.0)),
             unknown_bigram=float(data.get("unknown_bigram", 0.0)),
+            lexicon=frozenset(data.get("lexicon", ())),
         )
 
     @classmethod
@@ -58,6 +61,7 @@ class Model:
             "meta": self.meta,
             "unknown_unigram": self.unknown_unigram,
             "unknown_bigram": self.unknown_bigram,
+            "lexicon": sorted(self.lexicon),
         }
 
     def logit(self, text: str) -> float:
