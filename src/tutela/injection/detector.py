@@ -46,6 +46,7 @@ DEFAULT_THRESHOLDS: Mapping[Source, float] = {"user": 0.90, "document": 0.75, "t
 """Chosen by ``bench/injection_eval.py`` (see docs/guards/injection.md for the figures)."""
 
 _CACHE_SIZE = 8192
+_WEAK_DISGUISE = 0.5  # model score that, with stray zero-width characters, lifts to 0.97
 _PAYLOAD_SCORE = 0.5  # a hidden payload that scores this much is reported as an attack
 
 
@@ -170,9 +171,12 @@ class Detector:
             hits.append(RuleHit(id="inj.adversarial_suffix", score=suffix, start=-1, end=-1))
         hits += extra
         rule_score = _rule_score(hits)
-        # Obfuscation plus any other signal: the disguise is the evidence.
+        # Obfuscation plus any other signal: the disguise is the evidence. A few stray
+        # zero-width characters (pasted web text has them) need a firmer other signal.
         score = _noisy_or(model_score, rule_score)
-        if extra and (model_score >= 0.3 or len(hits) > len(extra)):
+        weak = all(h.id == "inj.invisible" and h.score < 0.8 for h in extra)
+        other = len(hits) > len(extra) or model_score >= (_WEAK_DISGUISE if weak else 0.3)
+        if extra and other:
             score = max(score, 0.97)
         return Analysis(
             score=round(score, 4),

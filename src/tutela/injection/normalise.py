@@ -26,7 +26,10 @@ _ZERO_WIDTH = frozenset(
     "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad\u034f\u115f\u1160\u3164"
 )
 # Bidirectional controls: reorder what a human sees against what a model reads.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Direction *marks* (LRM, RLM, ALM) reorder nothing by themselves, and text that mixes
+# Arabic or Hebrew with Latin is full of them: stripped, never counted.
+_DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
 _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
 _FLAG = "\U0001f3f4"
 _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
@@ -134,6 +137,17 @@ def _fold_word(match: re.Match[str]) -> str:
     return word
 
 
+def _mostly_cyrillic_or_greek(text: str) -> bool:
+    latin = other = 0
+    for char in text:
+        if char.isalpha():
+            if char.isascii():
+                latin += 1
+            elif "\u0370" <= char <= "\u052f":
+                other += 1
+    return other > latin
+
+
 def normalise(text: str) -> Normalised:
     """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
     zero_width = bidi = tags = homoglyphs = 0
@@ -156,12 +170,16 @@ def normalise(text: str) -> Normalised:
                     zero_width += 1  # inside or after a Latin word: hiding, not emoji or script
             elif char in _BIDI:
                 bidi += 1
+            elif char in _DIRECTION_MARKS:
+                pass
             else:
                 kept.append(char)
                 previous = char
         text = _VARIATION.sub("", "".join(kept))
         text = unicodedata.normalize("NFKC", text)
-        if not text.isascii():
+        if not text.isascii() and not _mostly_cyrillic_or_greek(text):
+            # In a Russian or Greek text, a word with a Latin letter in it is a typo of the
+            # writer's keyboard layout, not a disguise aimed at English filters.
             folded = _WORD.sub(_fold_word, text)
             if folded != text:
                 homoglyphs = sum(a != b for a, b in zip(folded, text, strict=True))
