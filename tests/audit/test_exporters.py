@@ -132,7 +132,12 @@ async def test_splunk_wrong_token_is_retried_never_dead_lettered(
                                                        token_env="HEC_TOKEN")), filled)
     exporter.poll_interval = 0.01
     exporter.start()
-    await asyncio.sleep(0.3)
+    # Wait for the second attempt rather than a fixed time: on a busy machine the backoff
+    # before it can outlast any fixed sleep.
+    for _ in range(500):
+        if exporter.failures >= 2:
+            break
+        await asyncio.sleep(0.02)
     await exporter.close()
     assert exporter.failures >= 2 and filled.sink_cursor("splunk") == (0, 0)
     assert filled.dead_letters() == []
