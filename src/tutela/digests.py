@@ -1,4 +1,4 @@
-"""Cache keys for texts the gateway has already analysed.
+"""Cache keys, and a cache, for texts the gateway has already analysed.
 
 Both content guards remember what they found in long texts (a conversation's history comes
 back with every turn) under a digest of the text: SHA-256 after a random per-process
@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
 
 
 class KeyedDigest:
@@ -25,3 +30,32 @@ class KeyedDigest:
         digest = self._prefixed.copy()
         digest.update(text.encode("utf-8", "surrogatepass"))
         return digest.digest()
+
+
+class DigestCache(Generic[V]):
+    """What was concluded about texts, under their ``KeyedDigest``: least recently used
+    first out past ``size`` entries, safe to share between threads. Holds no text."""
+
+    __slots__ = ("_entries", "_lock", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> V | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

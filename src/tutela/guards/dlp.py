@@ -30,13 +30,12 @@ import fnmatch
 import functools
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tutela.detectors import CustomDetector, KeywordList, Scanner, ScannerConfig, Span
-from tutela.digests import KeyedDigest
+from tutela.digests import DigestCache, KeyedDigest
 from tutela.guard import OnError
 from tutela.guards.body import KeyPath, set_path
 from tutela.policy import DlpSettings
@@ -172,7 +171,7 @@ class ScanCache:
         self.hits = 0
         self.misses = 0
         self._digest = KeyedDigest()
-        self._spans: OrderedDict[bytes, tuple[Span, ...]] = OrderedDict()
+        self._spans: DigestCache[tuple[Span, ...]] = DigestCache(entries)
 
     def key(self, text: str) -> bytes | None:
         if len(text) < self.min_chars:
@@ -185,15 +184,12 @@ class ScanCache:
             self.misses += 1
             return None
         self.hits += 1
-        self._spans.move_to_end(key)
         return spans
 
     def put(self, key: bytes, spans: list[Span]) -> None:
         if len(spans) > self.max_spans:
             return  # bounds the memory a flood of finding-dense parts can take
-        self._spans[key] = tuple(spans)
-        if len(self._spans) > self.entries:
-            self._spans.popitem(last=False)
+        self._spans.put(key, tuple(spans))
 
     def __len__(self) -> int:
         return len(self._spans)

@@ -18,12 +18,11 @@ Never logs, never keeps text: the cache holds digests and numbers only.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from tutela.digests import KeyedDigest
+from tutela.digests import DigestCache, KeyedDigest
 from tutela.injection.model import Model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_rules
@@ -111,33 +110,13 @@ def _rule_score(hits: list[RuleHit]) -> float:
     return max(strongest, combined)
 
 
-@dataclass(slots=True)
-class _Cache:
-    size: int
-    entries: OrderedDict[bytes, Analysis] = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, key: bytes) -> Analysis | None:
-        with self.lock:
-            found = self.entries.get(key)
-            if found is not None:
-                self.entries.move_to_end(key)
-            return found
-
-    def put(self, key: bytes, value: Analysis) -> None:
-        with self.lock:
-            self.entries[key] = value
-            if len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-
 class Detector:
     """Rules plus the shipped model, with a content-hash verdict cache."""
 
     def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
         self.model = model or shipped_model()
         self._suffix = SuffixCheck(self.model.lexicon)
-        self._cache = _Cache(cache_size)
+        self._cache: DigestCache[Analysis] = DigestCache(cache_size)
         self._digest = KeyedDigest()
         self.hits = 0
         self.misses = 0

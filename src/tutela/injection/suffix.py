@@ -62,7 +62,6 @@ _QUOTED = re.compile(r"[\"'][^\"'\s]*[\"']")
 _CALL = re.compile(r"\w[\w.]*\(")
 _WORD_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 MIN_LEXICON_WORD = 4  # shorter pieces are too often abbreviations to count as unknown
-_CACHE_LIMIT = 65536
 
 
 def lexicon_words(text: str) -> list[str]:
@@ -86,24 +85,19 @@ def _imbalance(tokens: list[str]) -> int:
 
 
 class SuffixCheck:
-    """Finds an adversarial suffix; one instance per lexicon (it caches token weights)."""
+    """Finds an adversarial suffix. Keeps nothing of what it reads: no token is cached,
+    because tokens are pieces of prompts (a pasted key is one token)."""
 
     def __init__(self, lexicon: Collection[str]) -> None:
         self.lexicon = frozenset(lexicon)
-        self._weights: dict[str, tuple[float, int, int]] = {}
 
     def _weigh(self, token: str) -> tuple[float, int, int]:
         """(anomaly weight, has code punctuation, is a plain word) of one token."""
-        found = self._weights.get(token)
-        if found is not None:
-            return found
         core = token.strip(_EDGE)
         if core.isalpha() and core.isascii() and (core.islower() or core[1:].islower()):
             # The common case, a plain word: one lexicon lookup, no pattern.
             unknown = len(core) >= MIN_LEXICON_WORD and core.lower() not in self.lexicon
-            result = (0.5 if unknown else 0.0, 0, 1)
-            self._remember(token, result)
-            return result
+            return (0.5 if unknown else 0.0, 0, 1)
         plain = 1 if _PLAIN_WORD.fullmatch(token) else 0
         weight, punct = 0.0, 0
         if (
@@ -129,26 +123,17 @@ class SuffixCheck:
                 weight += 0.5
             if any(p not in self.lexicon for p in lexicon_words(core)):
                 weight += 0.5
-        result = (weight, punct, plain)
-        self._remember(token, result)
-        return result
+        return (weight, punct, plain)
 
-    def _remember(self, token: str, result: tuple[float, int, int]) -> None:
-        if len(self._weights) >= _CACHE_LIMIT:
-            self._weights.clear()
-        self._weights[token] = result
-
-    def _reads_as_code(self, tail: list[str]) -> bool:
+    @staticmethod
+    def _reads_as_code(tail: list[str], weights: list[tuple[float, int, int]]) -> bool:
         """A pasted snippet, perhaps cut off (so unbalanced), rather than soup: it has the
         syntax of code (strings or key-value pairs, operators, calls) and no non-words. An
         optimiser's tail has word pieces no lexicon holds and little of that syntax."""
         pairs = sum(1 for t in tail if _KEY_VALUE.match(t) or _QUOTED.search(t))
         operators = sum(1 for t in tail if _OPERATOR.fullmatch(t.strip(_EDGE)))
         calls = sum(1 for t in tail if _CALL.search(t))
-        nonwords = 0
-        for token in tail:
-            weight, punct, _ = self._weigh(token)
-            nonwords += bool(weight and not punct)
+        nonwords = sum(1 for weight, punct, _ in weights if weight and not punct)
         return pairs >= 3 or operators >= 2 or calls >= 2 or nonwords == 0
 
     def score(self, text: str) -> float:
@@ -157,23 +142,36 @@ class SuffixCheck:
             return 0.0
         weigh = self._weigh
         # Tails first: most texts have no line that ends in soup, and stop here.
-        tails: list[tuple[int, float, int, int]] = []
         lines = [line.split() for line in text.splitlines()]
+        weighed: list[list[tuple[float, int, int]]] = []  # each line's tail, as weighed
+        tails: list[tuple[int, float, int, int]] = []
         for tokens in lines:
-            if len(tokens) < 8:
+            size = min(TAIL, len(tokens) - 5) if len(tokens) >= 8 else 0
+            weights = [weigh(t) for t in tokens[-size:]] if size else []
+            weighed.append(weights)
+            if not size:
                 continue
-            size = min(TAIL, len(tokens) - 5)
-            weight, punct, plain = _add(weigh(t) for t in tokens[-size:])
+            weight, punct, plain = _add(weights)
             if weight < 3 or punct < 1:
                 continue
-            if _imbalance(tokens) < 1 or self._reads_as_code(tokens[-size:]):
+            if _imbalance(tokens) < 1 or self._reads_as_code(tokens[-size:], weights):
                 continue
             tails.append((size, weight, punct, plain))
         if not tails:
             return 0.0
-        # Then the rest of the text must read as prose.
+        # Then the rest of the text must read as prose (tails already weighed are reused).
+        # Stop as soon as there is more punctuation than any tail's rest allows: code and
+        # markup get there within a line or two.
         count = sum(map(len, lines))
-        total_weight, total_punct, total_plain = _add(weigh(t) for tokens in lines for t in tokens)
+        allowed = max(punct + 0.02 * (count - size) for size, _, punct, _ in tails)
+        total_weight, total_punct, total_plain = 0.0, 0, 0
+        for tokens, tail in zip(lines, weighed, strict=True):
+            for w, p, q in (*map(weigh, tokens[: len(tokens) - len(tail)]), *tail):
+                total_weight += w
+                total_punct += p
+                total_plain += q
+            if total_punct > allowed:
+                return 0.0
         for size, weight, punct, plain in tails:
             rest = count - size
             if total_punct - punct > 0.02 * rest or total_weight - weight > 0.08 * rest:
