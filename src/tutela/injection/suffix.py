@@ -147,6 +147,12 @@ class SuffixCheck:
         tails: list[tuple[int, float, int, int]] = []
         for tokens in lines:
             size = min(TAIL, len(tokens) - 5) if len(tokens) >= 8 else 0
+            # Soup needs a token with code punctuation: weigh those first (a set test
+            # finds them) before weighing every token of the tail.
+            if size and not any(
+                weigh(t)[1] for t in tokens[-size:] if not _CODE_PUNCT.isdisjoint(t)
+            ):
+                size = 0
             weights = [weigh(t) for t in tokens[-size:]] if size else []
             weighed.append(weights)
             if not size:
