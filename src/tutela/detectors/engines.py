@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -48,7 +48,7 @@ def hyperscan_available() -> bool:
 class Engine(Protocol):
     name: str
 
-    def matches(self, text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    def matches(self, text: str) -> Iterable[tuple[int, re.Match[str]]]:
         """(detector index, match) for every match of every detector."""
         ...
 
@@ -157,6 +157,14 @@ class HyperscanEngine:
         )
         self._scratch = _hs.Scratch(self._db)
         self._local = threading.local()
+        # Per detector, what turning a hit into a region needs, in one tuple (fewer lookups
+        # in the per-hit loop): reach before, reach after, and for an anchor without start
+        # of match its width (UNBOUNDED: the region starts at 0), else -1.
+        self._reach: list[tuple[int, int, int]] = [
+            (a.before, a.after, -1 if som else width)
+            for a, som, width in zip(self._anchors, self._som, self._anchor_width, strict=True)
+        ]
+        self._windows = [a.window for a in self._anchors]
 
     def _hits(self, data: bytes) -> list[tuple[int, int, int]]:
         hits: list[tuple[int, int, int]] = []
@@ -172,64 +180,70 @@ class HyperscanEngine:
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
         return hits
 
-    def matches(self, text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
+        """Like ``Engine.matches`` but a list: one call, no generator frames per match."""
         if text.isascii():
             hits = self._hits(text.encode("ascii"))
             if not hits:
-                return
+                return []
             to_char = None
         else:
             safe = _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
             data = safe.encode("utf-8")
             hits = self._hits(data)
             if not hits:
-                return
+                return []
             wanted: set[int] = set()
             for index, start, end in hits:
                 wanted.add(end)
                 wanted.add(start if self._som[index] else max(0, end - self._anchor_width[index]))
             to_char = _char_offsets(data, sorted(wanted))
         n = len(text)
+        reach = self._reach
         regions: list[tuple[int, int, int]] = []
+        append = regions.append
         for index, start, end in hits:
-            a = self._anchors[index]
-            if not self._som[index]:
-                start = (
-                    max(0, end - self._anchor_width[index])
-                    if self._anchor_width[index] < UNBOUNDED
-                    else 0
-                )
+            before, after, width = reach[index]
+            if width >= 0:
+                start = end - width if width < UNBOUNDED and end > width else 0
             if to_char is not None:
                 start, end = to_char[start], to_char[end]
-            regions.append((index, max(0, start - a.before), min(n, end + a.after)))
+            start -= before
+            end += after
+            append((index, start if start > 0 else 0, end if end < n else n))
         regions.sort()
+        out: list[tuple[int, re.Match[str]]] = []
         current, lo, hi = -1, 0, 0
-        for index, start, end in [*regions, (-2, 0, 0)]:
+        for index, start, end in regions:
             if index == current and start <= hi:
-                hi = max(hi, end)
+                if end > hi:
+                    hi = end
                 continue
             if current >= 0:
-                yield from self._confirm(current, text, n, lo, hi)
+                self._confirm(out, current, text, n, lo, hi)
             current, lo, hi = index, start, end
+        self._confirm(out, current, text, n, lo, hi)
+        return out
 
     def _confirm(
-        self, index: int, text: str, n: int, lo: int, hi: int
-    ) -> Iterator[tuple[int, re.Match[str]]]:
+        self, out: list[tuple[int, re.Match[str]]], index: int, text: str, n: int, lo: int, hi: int
+    ) -> None:
+        """Append to ``out`` every match of detector ``index`` that starts in ``lo..hi``."""
         regex = self._regexes[index]
-        pos = lo
+        end = hi + _LOOKAHEAD
         # Cheap pass first: the window ends just past the region. A match that runs past
         # the region's end can only be an artefact of that cut (every real match lies
         # inside the region), so from its start on, redo the pass with the full window.
-        for match in regex.finditer(text, lo, min(n, hi + _LOOKAHEAD)):
+        for match in regex.finditer(text, lo, end if end < n else n):
             if match.end() > hi:
                 pos = match.start()
                 break
-            yield index, match
+            out.append((index, match))
         else:
             return
-        window = self._anchors[index].window
+        window = self._windows[index]
         endpos = n if window >= UNBOUNDED else min(n, hi + window + _LOOKAHEAD)
         for match in regex.finditer(text, pos, endpos):
             if match.start() > hi:
                 break
-            yield index, match
+            out.append((index, match))
