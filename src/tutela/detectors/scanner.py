@@ -25,7 +25,7 @@ from tutela.detectors.engines import (
 )
 from tutela.detectors.registry import Detector
 from tutela.detectors.spans import Span
-from tutela.detectors.validators import VALIDATORS
+from tutela.detectors.validators import VALIDATORS, Validator
 
 MAX_SCAN_CHARS = 8_000_000
 """Strings longer than this are scanned in overlapping windows of this size."""
@@ -113,6 +113,10 @@ def class_enabled(cls: str, enabled: Sequence[str], disabled: Sequence[str] = ()
     )
 
 
+_Candidate = tuple[Span, int, "Validator | None", str]
+"""A span before overlaps are resolved: span, priority, validator still to run, value."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     detector: Detector
@@ -177,14 +181,17 @@ class Scanner:
             return []
         if len(text) <= MAX_SCAN_CHARS:
             return _resolve(self._candidates(text, 0))
-        found: list[tuple[Span, int]] = []
+        found: list[_Candidate] = []
         step = MAX_SCAN_CHARS - _WINDOW_OVERLAP
         for base in range(0, len(text), step):
             found.extend(self._candidates(text[base : base + MAX_SCAN_CHARS], base))
-        return _resolve(list(set(found)))
+        return _resolve(found)
 
-    def _candidates(self, text: str, base: int) -> list[tuple[Span, int]]:
-        out: list[tuple[Span, int]] = []
+    def _candidates(self, text: str, base: int) -> list[_Candidate]:
+        """Every match as a candidate span. A detector's validator is not run here: it is
+        a pure yes/no on the value, so ``_resolve`` runs it only for a candidate that no
+        higher-ranked span has already covered (a phone pattern inside a card number)."""
+        out: list[_Candidate] = []
         n = len(text)
         min_score = self.config.min_score
         detectors = self._detectors
@@ -197,8 +204,6 @@ class Scanner:
             value = match.group(prep.group)
             cls = det.cls
             score = det.score
-            if det.validator is not None and not det.validator(value):
-                continue
             if det.classify is not None:
                 found = det.classify(value)
                 if found is None or (found not in self._ip_classes and cls == "net.ip_address"):
@@ -227,7 +232,12 @@ class Scanner:
             if score < min_score:
                 continue
             out.append(
-                (Span(cls=cls, start=base + start, end=base + end, score=score), det.priority)
+                (
+                    Span(cls=cls, start=base + start, end=base + end, score=score),
+                    det.priority,
+                    det.validator,
+                    value,
+                )
             )
         return out
 
@@ -254,21 +264,42 @@ def _context_near(
     return False
 
 
-def _resolve(candidates: list[tuple[Span, int]]) -> list[Span]:
-    """Drop overlapping spans: higher score wins, then more specific, then longer."""
+def _resolve(candidates: list[_Candidate]) -> list[Span]:
+    """Drop overlapping spans: higher score wins, then more specific, then longer.
+
+    Candidates are taken best first; one that overlaps a span already kept is dropped
+    without running its validator (it would be dropped whatever the validator says), one
+    that does not is kept if its validator (if any) accepts the value. Candidates with the
+    same span and priority are one: kept if any of their validators accepts.
+    """
     if not candidates:
         return []
+    checks: dict[tuple[Span, int], list[tuple[Validator, str]] | None] = {}
+    for span, priority, validator, value in candidates:
+        key = (span, priority)
+        if validator is None:
+            checks[key] = None
+        elif key not in checks:
+            checks[key] = [(validator, value)]
+        else:
+            pending = checks[key]
+            if pending is not None:
+                pending.append((validator, value))
     ranked = sorted(
-        set(candidates),
+        checks,
         key=lambda c: (-c[0].score, -c[1], -(c[0].end - c[0].start), c[0].start, c[0].cls),
     )
     kept: list[Span] = []
     starts: list[int] = []
-    for span, _priority in ranked:
+    for key in ranked:
+        span = key[0]
         i = bisect.bisect_right(starts, span.start)
         if i > 0 and kept[i - 1].end > span.start:
             continue
         if i < len(kept) and kept[i].start < span.end:
+            continue
+        pending = checks[key]
+        if pending is not None and not any(validator(value) for validator, value in pending):
             continue
         kept.insert(i, span)
         starts.insert(i, span.start)
