@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from tutela.detectors.engines import (
     PythonEngine,
     hyperscan_available,
 )
-from tutela.detectors.registry import Detector
+from tutela.detectors.registry import Detector, Refine
 from tutela.detectors.spans import Span
 from tutela.detectors.validators import VALIDATORS, Validator
 
@@ -113,16 +113,52 @@ def class_enabled(cls: str, enabled: Sequence[str], disabled: Sequence[str] = ()
     )
 
 
-_Candidate = tuple[Span, int, "Validator | None", str]
-"""A span before overlaps are resolved: span, priority, validator still to run, value."""
+_Rank = tuple[float, int, int, int, str]
+"""A candidate span as ``_resolve`` ranks it: (-score, -priority, -length, start, cls)."""
+_Candidate = tuple[_Rank, "Validator | None", str]
+"""A span before overlaps are resolved: its rank, the validator still to run, the value."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    detector: Detector
+    """A detector's fields as ``_candidates`` reads them, flattened (one lookup each)."""
+
     group: int | str
-    context: re.Pattern[str] | None
+    cls: str
+    score: float
+    priority: int
+    validator: Validator | None
+    # None when the detector has no classify, exclude, context, refine nor EDM step
+    steps: _Steps | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    classify: Callable[[str], str | None] | None
     exclude: re.Pattern[str] | None
+    context: re.Pattern[str] | None
+    context_required: bool
+    context_before: int
+    context_after: int
+    refine: Refine | None
+    edm: EdmMatcher | None
+
+
+def _prepare(d: Detector, edm: EdmMatcher | None) -> _Prepared:
+    context, exclude = d.context_regex(), d.exclude_regex()
+    steps = None
+    if d.classify or exclude or context or d.refine or edm:
+        steps = _Steps(
+            d.classify,
+            exclude,
+            context,
+            d.context_required,
+            d.context_before,
+            d.context_after,
+            d.refine,
+            edm,
+        )
+    return _Prepared(d.group, d.cls, d.score, d.priority, d.validator, steps)
 
 
 class Scanner:
@@ -155,9 +191,7 @@ class Scanner:
             raise ValueError("duplicate detector names")
         self.classes = frozenset(keep)
         self._ip_classes = {c for c in ("net.internal_ip", "net.ip_address") if c in keep}
-        self._detectors = [
-            _Prepared(d, d.group, d.context_regex(), d.exclude_regex()) for d in detectors
-        ]
+        self._detectors = [_prepare(d, self._edm_by_name.get(d.name)) for d in detectors]
         self._engine: Engine
         wanted = config.engine
         if wanted not in ("auto", "hyperscan", "python"):
@@ -192,53 +226,55 @@ class Scanner:
         a pure yes/no on the value, so ``_resolve`` runs it only for a candidate that no
         higher-ranked span has already covered (a phone pattern inside a card number)."""
         out: list[_Candidate] = []
+        append = out.append
         n = len(text)
         min_score = self.config.min_score
         detectors = self._detectors
         for index, match in self._engine.matches(text):
             prep = detectors[index]
-            det = prep.detector
-            start, end = match.span(prep.group)
+            group = prep.group
+            start, end = match.span(group)
             if start < 0 or start == end:
                 continue
-            value = match.group(prep.group)
-            cls = det.cls
-            score = det.score
-            if det.classify is not None:
-                found = det.classify(value)
-                if found is None or (found not in self._ip_classes and cls == "net.ip_address"):
+            value = match.group(group)
+            cls = prep.cls
+            score = prep.score
+            steps = prep.steps
+            if steps is not None:
+                if steps.classify is not None:
+                    found = steps.classify(value)
+                    if found is None or (found not in self._ip_classes and cls == "net.ip_address"):
+                        continue
+                    cls = found
+                if steps.exclude is not None and _context_near(
+                    steps.exclude, text, n, match, 40, 0
+                ):
                     continue
-                cls = found
-            if prep.exclude is not None and _context_near(prep.exclude, text, n, match, 40, 0):
-                continue
-            context = False
-            if prep.context is not None:
-                context = _context_near(
-                    prep.context, text, n, match, det.context_before, det.context_after
-                )
-                if det.context_required and not context:
+                context = False
+                if steps.context is not None:
+                    context = _context_near(
+                        steps.context, text, n, match, steps.context_before, steps.context_after
+                    )
+                    if steps.context_required and not context:
+                        continue
+                    if context and not steps.context_required:
+                        score = min(1.0, score + 0.04)
+                if steps.refine is not None:
+                    refined = steps.refine(value, context)
+                    if refined is None:
+                        continue
+                    rs, re_, score = refined
+                    start, end = start + rs, start + re_
+                if steps.edm is not None and not steps.edm.contains(value):
                     continue
-                if context and not det.context_required:
-                    score = min(1.0, score + 0.04)
-            if det.refine is not None:
-                refined = det.refine(value, context)
-                if refined is None:
-                    continue
-                rs, re_, score = refined
-                start, end = start + rs, start + re_
-            edm = self._edm_by_name.get(det.name)
-            if edm is not None and not edm.contains(value):
-                continue
             if score < min_score:
                 continue
-            out.append(
-                (
-                    Span(cls=cls, start=base + start, end=base + end, score=score),
-                    det.priority,
-                    det.validator,
-                    value,
-                )
-            )
+            start += base
+            end += base
+            if not (0 <= start < end and 0.0 <= score <= 1.0):
+                Span(cls=cls, start=start, end=end, score=score)  # raises, as it always did
+            # the rank ``_resolve`` sorts by: higher score, priority, length first
+            append(((-score, -prep.priority, start - end, start, cls), prep.validator, value))
         return out
 
 
@@ -274,33 +310,35 @@ def _resolve(candidates: list[_Candidate]) -> list[Span]:
     """
     if not candidates:
         return []
-    checks: dict[tuple[Span, int], list[tuple[Validator, str]] | None] = {}
-    for span, priority, validator, value in candidates:
-        key = (span, priority)
+    checks: dict[_Rank, list[tuple[Validator, str]] | None] = {}
+    for rank, validator, value in candidates:
         if validator is None:
-            checks[key] = None
-        elif key not in checks:
-            checks[key] = [(validator, value)]
+            checks[rank] = None
+        elif rank not in checks:
+            checks[rank] = [(validator, value)]
         else:
-            pending = checks[key]
+            pending = checks[rank]
             if pending is not None:
                 pending.append((validator, value))
-    ranked = sorted(
-        checks,
-        key=lambda c: (-c[0].score, -c[1], -(c[0].end - c[0].start), c[0].start, c[0].cls),
-    )
     kept: list[Span] = []
     starts: list[int] = []
-    for key in ranked:
-        span = key[0]
-        i = bisect.bisect_right(starts, span.start)
-        if i > 0 and kept[i - 1].end > span.start:
+    ends: list[int] = []
+    for rank in sorted(checks):
+        neg_score, _priority, neg_length, start, cls = rank
+        end = start - neg_length
+        i = bisect.bisect_right(starts, start)
+        if i > 0 and ends[i - 1] > start:
             continue
-        if i < len(kept) and kept[i].start < span.end:
+        if i < len(starts) and starts[i] < end:
             continue
-        pending = checks[key]
-        if pending is not None and not any(validator(value) for validator, value in pending):
-            continue
-        kept.insert(i, span)
-        starts.insert(i, span.start)
+        pending = checks[rank]
+        if pending is not None:
+            for validator, value in pending:
+                if validator(value):
+                    break
+            else:
+                continue
+        kept.insert(i, Span(cls=cls, start=start, end=end, score=-neg_score))
+        starts.insert(i, start)
+        ends.insert(i, end)
     return kept
