@@ -16,7 +16,6 @@ import math
 import re
 import zlib
 from collections.abc import Callable
-from functools import lru_cache
 
 import phonenumbers
 from stdnum import iban as _iban
@@ -203,7 +202,6 @@ def luhn_digits(value: str) -> bool:
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "AU", "ES", "IT", "NL", "BR")
 
 
-@lru_cache(maxsize=4096)
 def _phone_valid(compact: str, regions: tuple[str, ...]) -> bool:
     try:
         if compact.startswith("+"):
@@ -269,7 +267,6 @@ def _example_shapes() -> dict[str, tuple[str, ...]]:
 _NATIONAL_SHAPES = _example_shapes()
 
 
-@lru_cache(maxsize=4096)
 def _national_format(value: str) -> bool:
     """``value`` is a valid number written exactly in the national format of a country
     without a trunk prefix (the grouping is the evidence, the digits alone are not)."""
