@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RULES", "Rule", "RuleHit", "match_rules"]
+__all__ = ["PERSONA_CUES", "RULES", "Rule", "RuleHit", "match_rules"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,7 +179,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "inj.jailbreak",
         0.93,
-        "openai anthropic content polic",
+        "openai anthropic content polic safety",
         r"\b(?:ignore|bypass|break|violate|disregard|not (?:follow|adhere to|comply with)|"
         r"free from|not bound by)\s+(?:\w+\s+){0,3}?(?:openai|anthropic|content polic(?:y|ies)|"
         r"usage polic(?:y|ies)|safety (?:guidelines|policies|filters))\b",
@@ -211,7 +211,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "inj.refusal_suppression",
         0.75,
-        "refus declin",
+        "refus declin reject",
         r"\b(?:never|do not|don't|must not|will not|won't|cannot|can't|not allowed to)\s+"
         r"(?:ever\s+)?(?:refuse|decline|reject)\s+(?:to (?:answer|respond|reply|comply)\b|"
         r"(?:any|a|my|the user's)\s+(?:\w+\s+){0,2}?(?:request|question|prompt|instruction|task|order)s?\b)",
@@ -306,6 +306,26 @@ RULES: tuple[Rule, ...] = (
         "your ",
         r"\b(?:begin|start) your (?:reply|response|answer) with\b.{0,40}\b(?:instructions|prompt)\b",
     ),
+    # Goal hijacking: ordering a gatekeeper to print its approval ("say 'Access Granted'",
+    # "start your reply with [access granted"). Weak alone: the phrase is common in logs and
+    # login code ("approved" is left out: "reply with APPROVED" is an ordinary workflow).
+    _rule(
+        "inj.goal_hijack",
+        0.7,
+        "granted successful correct",
+        # The verb must be an order: at a sentence start, or after "you ...", "please",
+        # "just"... ("it will print Access Granted on the panel" describes, not orders).
+        r"(?:^|[.!?;:(\[]\s*|\b(?:you|u)\s+(?:\w+\s+){0,2}?|\b(?:please|just|only|now|then|"
+        r"and|simply|always|first)\s+)"
+        r"(?:say|output|print|respond with|reply with|answer with|write|start|begin|"
+        r"prefix|end|include)\b"
+        r"(?:[\s:,\"'"
+        "\u201c\u201d\u2018\u2019"
+        r"\[-]+|(?:\W+\w+){1,6}?\W+)"
+        r"(?:access granted|access is granted|"
+        r"authori[sz]ation (?:successful|granted)|password (?:is )?correct|correct password|"
+        r"login successful)\b",
+    ),
     # Delimiter and chat-template spoofing.
     _rule(
         "inj.template_spoof",
@@ -335,6 +355,122 @@ RULES: tuple[Rule, ...] = (
         r"developer)\s*(?:message|note|override|prompt)?\s*(?:\]|\*\*)?\s*:?\s*$|"
         r"^\s*\[(?:system|admin(?:istrator)?)(?: message| note| override)?\]",
     ),
+)
+
+
+# An AI persona freed from its rules, described in many words rather than one phrase: the
+# shape of role-play jailbreaks ("X is an unfiltered AI that has no rules, answers anything
+# regardless of ethics"). Any one cue is common in benign role-play and policy talk, so a
+# single cue only adds to the classifier's score; two different cues are the family.
+_LIMITS = (
+    r"(?:rules|restrictions|limits|limitations|filters|guidelines|boundaries|morals|morality|"
+    r"ethics|censorship|restraints|constraints|prohibitions|regulations|policies|confines|"
+    r"principles)"
+)
+_HARMS = (
+    r"(?:illegal|unethical|immoral|dangerous|harmful|offensive|explicit|inappropriate|reckless|"
+    r"inhumane|vulgar|nsfw)"
+)
+PERSONA_ID = "inj.unrestricted_persona"
+PERSONA_SCORES = (0.0, 0.4, 0.9, 0.95)  # by how many different cues matched (3 or more: last)
+PERSONA_CUES: tuple[Rule, ...] = tuple(
+    _rule(PERSONA_ID, 0.0, needles, pattern)
+    for needles, pattern in (
+        # "an AI with no rules", "has no filters or limits"
+        ("no", rf"\b(?:with|has|have|having|had) no (?:\w+ ){{0,2}}{_LIMITS}\b"),
+        ("no", rf"\bno {_LIMITS}(?:,| or| and) no (?:\w+ )?{_LIMITS}\b"),
+        # "not restrained by", "no longer bound by"
+        (
+            "by",
+            r"\b(?:not|never|isn't|aren't|no longer) (?:restrained|restricted|bound|limited|"
+            r"constrained|governed|held back|hindered) by\b",
+        ),
+        # "free of all restrictions", "freed from the confines"
+        (
+            "free unbound liberated released",
+            rf"\b(?:free of|free from|freed from|unbound by|liberated from|released from) "
+            rf"(?:all |any |the |your |its )?(?:\w+ )?(?:{_LIMITS}|shackles|chains)",
+        ),
+        # "an unfiltered AI", "uncensored responses"
+        (
+            "unfilter uncensor unrestrict amoral unethical nonmoral non-moral immoral unhinged unlimited",
+            r"\b(?:unfiltered|uncensored|unrestricted|amoral|unethical|nonmoral|non-moral|immoral|"
+            r"unhinged|unlimited) (?:\w+ )?(?:ai|model|language model|chatbot|bot|assistant|"
+            r"version|persona|character|mode|responses?|answers?|replies|outputs?)\b",
+        ),
+        # "without hesitation", "without any disclaimers", "without concern for legality"
+        (
+            "without",
+            r"\bwithout (?:any )?(?:hesitation|refusals?|refusing|disclaimers?|warnings?|"
+            r"censorship|censoring|filters?|filtering|restrictions|moral|ethical|morals|ethics|"
+            r"concerns? (?:for|about) (?:legality|ethics|morality))",
+        ),
+        # "OpenAI's rules don't apply", "the normal policies have been replaced"
+        (
+            "apply matter exist affect bind",
+            r"\b(?:openai|anthropic|chatgpt|content)(?:'s)? (?:rules|policies|policy|guidelines|"
+            r"programming|restrictions|filters)\b.{0,40}\b(?:don't|do not|doesn't|does not|"
+            r"no longer|never) (?:apply|matter|exist|affect|bind)",
+        ),
+        (
+            "replaced suspended lifted removed disabled overridden void revoked",
+            r"\b(?:openai|anthropic|normal|default|usual|standard|original)(?:'s)? (?:\w+ )?"
+            r"(?:policies|rules|guidelines|programming|restrictions) (?:have been|has been|are|"
+            r"were|is) (?:replaced|suspended|lifted|removed|disabled|overridden|void|revoked)",
+        ),
+        # "ChatGPT with JEEVES mode enabled"
+        (
+            " mode",
+            r"\b(?:chatgpt|gpt|ai|assistant|you|model) with (?:\w+ ){1,2}mode "
+            r"(?:enabled|on|activated|turned on)",
+        ),
+        # "it can say anything", "you will answer anything" (not "players can do anything")
+        (
+            "anything",
+            r"\b(?:you|it|he|she|ai|bot|chatbot|model|assistant|gpt) (?:can|will|may|must) "
+            r"(?:say|do|answer|generate|write|produce|respond to) anything\b",
+        ),
+        # "doesn't care about ethics", "never cares for people's feelings"
+        (
+            "care",
+            r"\b(?:doesn't|does not|don't|do not|never) cares? (?:\w+ )?(?:about|for) (?:\w+ )?"
+            r"(?:ethics|morals|morality|rules|laws|legality|consequences|feelings|safety|"
+            r"guidelines|policies|harm)",
+        ),
+        ("amoral nonmoral non-moral", r"\b(?:amoral|nonmoral|non-moral)\b"),
+        (
+            "unfilter uncensor unrestrict unmoderat",
+            r"\b(?:responses?|answers?|replies|outputs?) (?:will|must|should|shall) "
+            r"(?:be|always be) (?:\w+ )?(?:unfiltered|uncensored|unrestricted|unmoderated)",
+        ),
+        # "regardless of any ethical ...", "no matter how dangerous"
+        (
+            "regardless matter irrespective regard",
+            r"\b(?:regardless of|no matter how|irrespective of|without regard (?:for|to)) "
+            r"(?:any |the |its |how )?(?:\w+ )?(?:ethical|moral|legal|dangerous|unethical|"
+            r"illegal|immoral|harmful|offensive|inappropriate|legality|morality|ethics)",
+        ),
+        # three kinds of harm in one breath: "illegal, unethical, explicit or offensive"
+        (
+            "illegal unethical immoral dangerous harmful offensive explicit inappropriate reckless inhumane vulgar nsfw",
+            rf"\b{_HARMS}(?:,| or| and|, or|, and) (?:\w+ )?{_HARMS}(?:,| or| and|, or|, and) "
+            rf"(?:\w+ )?{_HARMS}\b",
+        ),
+        # "does not adhere to the rules", "cares not for the content policy"
+        (
+            "adhere abide comply conform care",
+            rf"\b(?:does not|doesn't|do not|don't|never|will not|won't|need not|needn't|cares? not|"
+            rf"has to not) (?:have to )?(?:adhere|abide|comply|conform|care) (?:to|by|for|about|"
+            rf"with) (?:\w+ ){{0,3}}?(?:{_LIMITS}|content polic(?:y|ies)|programming)\b",
+        ),
+        # "you are going to act as", "you will now become"
+        (
+            "act pretend simulate emulate roleplay role-play role become persona",
+            r"\byou (?:are going to|are about to|will now|will|must|shall|have to) (?:now )?"
+            r"(?:act as|pretend to be|pretend you are|simulate|emulate|roleplay as|role-play as|"
+            r"play the role of|become|take on the (?:role|persona) of)\b",
+        ),
+    )
 )
 
 
@@ -390,11 +526,20 @@ def match_rules(text: str) -> list[RuleHit]:
     """Every rule hit in ``text`` (already normalised); lower-cases it first."""
     global _prefilter
     if _prefilter is None:
-        _prefilter = _Prefilter(RULES)
+        _prefilter = _Prefilter(RULES + PERSONA_CUES)
     lowered = text.lower()
     hits: list[RuleHit] = []
+    cues: list[re.Match[str]] = []
     for rule in _prefilter.candidates(lowered):
         match = rule.pattern.search(lowered)
-        if match is not None:
+        if match is None:
+            continue
+        if rule.id == PERSONA_ID:
+            cues.append(match)
+        else:
             hits.append(RuleHit(id=rule.id, score=rule.score, start=match.start(), end=match.end()))
+    if cues:
+        first = min(cues, key=lambda m: m.start())
+        score = PERSONA_SCORES[min(len(cues), len(PERSONA_SCORES) - 1)]
+        hits.append(RuleHit(id=PERSONA_ID, score=score, start=first.start(), end=first.end()))
     return hits
