@@ -142,6 +142,28 @@ def hard_prompts(model: Model) -> dict[str, str]:
     return out
 
 
+def multilingual(model: Model) -> dict[str, str]:
+    """``bench/data/multilingual_injection.jsonl``: attacks and benign look-alikes in twelve
+    languages (written for this project). Indirect attacks are scored as ``document``,
+    everything else as ``user``."""
+    detector = Detector(model, cache_size=1)
+    rows = [
+        json.loads(line)
+        for line in (HERE / "data" / "multilingual_injection.jsonl").read_text().splitlines()
+        if line
+    ]
+    by_lang: dict[str, tuple[list[bool], list[bool]]] = defaultdict(lambda: ([], []))
+    for row in rows:
+        source = "document" if row["category"] == "indirect" else "user"
+        flagged = detector.analyse_uncached(row["text"]).score >= DEFAULT_THRESHOLDS[source]
+        for key in (row["lang"], "ALL"):
+            by_lang[key][0 if row["label"] else 1].append(flagged)
+    return {
+        lang: f"attacks flagged {_pct(sum(a), len(a))} | benign flagged {_pct(sum(b), len(b))}"
+        for lang, (a, b) in sorted(by_lang.items(), key=lambda kv: (kv[0] != "ALL", kv[0]))
+    }
+
+
 def sweep(scored: list[dict]) -> None:  # type: ignore[type-arg]
     print("\nThreshold sweep (pooled LOSO; user rows / document rows):")
     for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97, 0.99):
@@ -265,6 +287,9 @@ def main() -> None:
     }
     report["hard benign prompts as user text (bench/data, shipped model)"] = hard_prompts(
         shipped_model()
+    )
+    report["other languages (bench/data/multilingual_injection.jsonl, shipped model)"] = (
+        multilingual(shipped_model())
     )
     report["inline cost (shipped model, one core)"] = latency(shipped_model(), clean)
     if args.json:

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PERSONA_CUES", "RULES", "Rule", "RuleHit", "match_rules"]
+from tutela.injection.rules_i18n import I18N_PERSONA_CUES, I18N_REFUSAL_CUES, I18N_RULES
+
+__all__ = ["CUES", "PERSONA_CUES", "RULES", "Rule", "RuleHit", "match_rules"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,6 +24,7 @@ class Rule:
     pattern: re.Pattern[str]
     score: float
     needles: tuple[str, ...]  # the pattern cannot match unless one of these is in the text
+    unicode: bool = False  # non-English: Hyperscan runs it in UTF-8 mode (see rules_i18n)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,12 +70,13 @@ _TRANSFORM = (
 _ECHO = r"(?:repeat|print|output|recite|spell out|copy|rot13(?: encode)?|base64(?: encode)?|encode)"
 
 
-def _rule(rule_id: str, score: float, needles: str, pattern: str) -> Rule:
+def _rule(rule_id: str, score: float, needles: str, pattern: str, unicode: bool = False) -> Rule:
     return Rule(
         id=rule_id,
         pattern=re.compile(pattern, re.MULTILINE),
         score=score,
         needles=tuple(needles.split()),
+        unicode=unicode,
     )
 
 
@@ -357,6 +361,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
+RULES += tuple(_rule(*entry, unicode=True) for entry in I18N_RULES)
 
 # An AI persona freed from its rules, described in many words rather than one phrase: the
 # shape of role-play jailbreaks ("X is an unfiltered AI that has no rules, answers anything
@@ -471,41 +476,74 @@ PERSONA_CUES: tuple[Rule, ...] = tuple(
             r"play the role of|become|take on the (?:role|persona) of)\b",
         ),
     )
+) + tuple(_rule(PERSONA_ID, 0.0, n, p, unicode=True) for n, p in I18N_PERSONA_CUES)
+
+# Refusal suppression in other languages is scored the same way: "never refuse", "no
+# disclaimers", "begin with 'Sure, here is'", "you may not say you can't" each alone are a
+# strict user's format wishes; two of them are the attack. (The classifier reads only
+# English, so in these languages the rules must decide on their own.)
+REFUSAL_ID = "inj.refusal_suppression"
+CUE_SCORES: dict[str, tuple[float, ...]] = {
+    PERSONA_ID: PERSONA_SCORES,
+    REFUSAL_ID: (0.0, 0.8, 0.93, 0.95),
+}
+REFUSAL_CUES: tuple[Rule, ...] = tuple(
+    _rule(REFUSAL_ID, 0.0, n, p, unicode=True) for n, p in I18N_REFUSAL_CUES
 )
+CUES: tuple[Rule, ...] = PERSONA_CUES + REFUSAL_CUES
+_CUE_RULES = frozenset(id(rule) for rule in CUES)
 
 
 class _Prefilter:
-    """Which rules can match: one Hyperscan pass when available, else substring needles.
+    """Which rules can match: Hyperscan when available, else substring needles.
 
-    Hyperscan runs each pattern in ASCII mode with ``\\w`` widened to any non-ASCII byte,
-    so it reports a superset of the rules Python ``re`` would match; Python confirms each
-    reported rule and finds where. Without Hyperscan (no wheel for the platform), a rule's
-    regex runs only when one of its needles is in the text.
+    English rules run in one ASCII-mode database with ``\\w`` widened to any non-ASCII
+    byte; the other languages' rules in a second, UTF-8 database in prefilter mode. Both
+    report a superset of the rules Python ``re`` would match; Python confirms each reported
+    rule and finds where. Without Hyperscan (no wheel
+    for the platform), a rule's regex runs only when one of its needles is in the text.
     """
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
+        self.ascii_rules = [i for i, r in enumerate(rules) if not r.unicode]
+        self.unicode_rules = [i for i, r in enumerate(rules) if r.unicode]
         self.database: Any = None
+        self.unicode_database: Any = None
+        self.error = ""
         try:
             import hyperscan
-
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            expressions = [
-                r.pattern.pattern.replace(r"[\w", r"[\w\x80-\xff")
-                .replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
-                .encode()
-                for r in rules
-            ]
-            flags = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
-            database.compile(
-                expressions=expressions,
-                ids=list(range(len(rules))),
-                elements=len(rules),
-                flags=[flags] * len(rules),
+        except ImportError as exc:  # pragma: no cover - no wheel for this platform
+            self.error = str(exc)
+            return
+        multiline = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
+        try:
+            self.database = _compile(
+                hyperscan,
+                [
+                    rules[i]
+                    .pattern.pattern.replace(r"[\w", r"[\w\x80-\xff")
+                    .replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
+                    for i in self.ascii_rules
+                ],
+                multiline,
             )
-            self.database = database
-        except Exception:
-            self.database = None
+            if self.unicode_rules:
+                # Gaps loosened to ".*" and prefilter mode: Hyperscan may over-report (Python
+                # confirms) but never misses, and compiles in under a second, where Unicode
+                # word classes in bounded repeats took minutes.
+                self.unicode_database = _compile(
+                    hyperscan,
+                    [_loosen(rules[i].pattern.pattern) for i in self.unicode_rules],
+                    multiline
+                    | hyperscan.HS_FLAG_UTF8
+                    | hyperscan.HS_FLAG_UCP
+                    | hyperscan.HS_FLAG_DOTALL
+                    | hyperscan.HS_FLAG_PREFILTER,
+                )
+        except hyperscan.error as exc:  # a pattern Hyperscan cannot take: needles for all
+            self.database = self.unicode_database = None
+            self.error = str(exc)
 
     def candidates(self, lowered: str) -> list[Rule]:
         if self.database is None:
@@ -516,7 +554,47 @@ class _Prefilter:
             found.append(index)
 
         self.database.scan(lowered.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
-        return [self.rules[i] for i in sorted(found)]
+        picked = [self.ascii_rules[i] for i in found]
+        if self.unicode_database is not None:
+            found.clear()
+            # UTF-8 mode needs valid UTF-8: a lone surrogate becomes "?"
+            self.unicode_database.scan(
+                lowered.encode("utf-8", "replace"), match_event_handler=on_match
+            )
+            picked += [self.unicode_rules[i] for i in found]
+        return [self.rules[i] for i in sorted(picked)]
+
+
+_GAPS = (
+    (re.compile(r"\(\?:\\w\+\\[sW]\+\)(?:\{\d*,?\d*\}|[?*+])\??"), ".*"),  # (?:\w+\s+){0,3}?
+    (re.compile(r"\(\?:\[\\s,\]\+\)"), ".*"),
+    (re.compile(r"\[\^[^\]]*\]\{\d*,?\d*\}\??"), ".*"),  # [^.!?\n]{0,40}?
+    (re.compile(r"\\W\{\d*,?\d*\}\??"), ".*"),  # \W{0,4}
+    (re.compile(r"\[\\s,\]\+"), ".*"),
+    (re.compile(r"\\[sw][+*]\??"), ".*"),  # \s+ \w*
+    (re.compile(r"\[\\w-\]\*"), ".*"),
+    (re.compile(r"\\b"), ""),
+)
+
+
+def _loosen(pattern: str) -> str:
+    """``pattern`` with every gap of words or spaces widened to ``.*``: a superset."""
+    for gap, wider in _GAPS:
+        pattern = gap.sub(wider, pattern)
+    if re.search(r"\\[wW]", pattern):
+        raise ValueError(f"a word class is left in a loosened pattern: {pattern[:60]}")
+    return pattern
+
+
+def _compile(hyperscan: Any, expressions: list[str], flags: int) -> Any:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[e.encode() for e in expressions],
+        ids=list(range(len(expressions))),
+        elements=len(expressions),
+        flags=[flags] * len(expressions),
+    )
+    return database
 
 
 _prefilter: _Prefilter | None = None
@@ -526,20 +604,21 @@ def match_rules(text: str) -> list[RuleHit]:
     """Every rule hit in ``text`` (already normalised); lower-cases it first."""
     global _prefilter
     if _prefilter is None:
-        _prefilter = _Prefilter(RULES + PERSONA_CUES)
+        _prefilter = _Prefilter(RULES + CUES)
     lowered = text.lower()
     hits: list[RuleHit] = []
-    cues: list[re.Match[str]] = []
+    cues: dict[str, list[re.Match[str]]] = {}
     for rule in _prefilter.candidates(lowered):
         match = rule.pattern.search(lowered)
         if match is None:
             continue
-        if rule.id == PERSONA_ID:
-            cues.append(match)
+        if id(rule) in _CUE_RULES:
+            cues.setdefault(rule.id, []).append(match)
         else:
             hits.append(RuleHit(id=rule.id, score=rule.score, start=match.start(), end=match.end()))
-    if cues:
-        first = min(cues, key=lambda m: m.start())
-        score = PERSONA_SCORES[min(len(cues), len(PERSONA_SCORES) - 1)]
-        hits.append(RuleHit(id=PERSONA_ID, score=score, start=first.start(), end=first.end()))
+    for family, matches in cues.items():
+        scores = CUE_SCORES[family]
+        first = min(matches, key=lambda m: m.start())
+        score = scores[min(len(matches), len(scores) - 1)]
+        hits.append(RuleHit(id=family, score=score, start=first.start(), end=first.end()))
     return hits
