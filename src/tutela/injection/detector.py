@@ -116,6 +116,7 @@ class Detector:
     def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
         self.model = model or shipped_model()
         self._suffix = SuffixCheck(self.model.lexicon)
+        match_rules("")  # build the rule databases now (about a second), not on a request
         self._cache: DigestCache[Analysis] = DigestCache(cache_size)
         self._digest = KeyedDigest()
         self.hits = 0
