@@ -330,6 +330,22 @@ RULES: tuple[Rule, ...] = (
         r"authori[sz]ation (?:successful|granted)|password (?:is )?correct|correct password|"
         r"login successful)\b",
     ),
+    # A note addressed to the AI that reads the page: "Note to the AI assistant reviewing
+    # this résumé: ...". Flags a document or tool result (0.8), not a user turn. AGENTS.md
+    # files address agents "working in this repository": not a reader of "this page".
+    _rule(
+        "inj.indirect_address",
+        0.8,
+        "reading summari processing reviewing evaluating screening analy parsing scanning "
+        "reads processes reviews evaluates screens",
+        r"\b(?:to|for|attention,?) (?:the |any |all |an? )?(?:ai |a\.i\. )?(?:ai|a\.i\.|assistant|llm|"
+        r"language model|large language model|model|chatbot|bot|gpt|chatgpt|claude|agent)s? "
+        r"(?:that is |which is |who is |that's |that |which |who )?(?:reading|summari[sz]ing|"
+        r"processing|reviewing|evaluating|screening|analy[sz]ing|parsing|scanning|reads|"
+        r"summari[sz]es|processes|reviews|evaluates|screens|analy[sz]es) (?:this|these|the "
+        r"following) (?:page|web ?page|email|e-mail|document|message|text|cv|résumé|resume|"
+        r"application|website|article|file|ticket|review|post)s?\b",
+    ),
     # Delimiter and chat-template spoofing.
     _rule(
         "inj.template_spoof",
