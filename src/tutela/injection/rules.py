@@ -536,12 +536,7 @@ class _Prefilter:
         try:
             self.database = _compile(
                 hyperscan,
-                [
-                    rules[i]
-                    .pattern.pattern.replace(r"[\w", r"[\w\x80-\xff")
-                    .replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
-                    for i in self.ascii_rules
-                ],
+                [_bytewise(rules[i].pattern.pattern) for i in self.ascii_rules],
                 multiline,
             )
             if self.unicode_rules:
@@ -579,6 +574,19 @@ class _Prefilter:
             )
             picked += [self.unicode_rules[i] for i in found]
         return [self.rules[i] for i in sorted(picked)]
+
+
+_COUNTED = re.compile(r"(\.|\\W)\{(\d+),(\d+)\}")
+
+
+def _bytewise(pattern: str) -> str:
+    """``pattern`` for Hyperscan's byte-mode database: a superset of what Python matches.
+
+    ``\\w`` also takes any non-ASCII byte, and a counted gap of characters (``.{0,120}``)
+    may span four times as many bytes, since a character is up to four bytes in UTF-8.
+    """
+    pattern = pattern.replace(r"[\w", r"[\w\x80-\xff").replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
+    return _COUNTED.sub(lambda m: f"{m[1]}{{{m[2]},{4 * int(m[3])}}}", pattern)
 
 
 _GAPS = (
