@@ -143,25 +143,24 @@ def hard_prompts(model: Model) -> dict[str, str]:
 
 
 def multilingual(model: Model) -> dict[str, str]:
-    """``bench/data/multilingual_injection.jsonl``: attacks and benign look-alikes in twelve
-    languages (written for this project). Indirect attacks are scored as ``document``,
-    everything else as ``user``."""
+    """``bench/data/multilingual_injection*.jsonl``: attacks and benign look-alikes in twelve
+    languages (written for this project; set 2 written after the rules, never tuned on).
+    Indirect attacks are scored as ``document``, everything else as ``user``."""
     detector = Detector(model, cache_size=1)
-    rows = [
-        json.loads(line)
-        for line in (HERE / "data" / "multilingual_injection.jsonl").read_text().splitlines()
-        if line
-    ]
-    by_lang: dict[str, tuple[list[bool], list[bool]]] = defaultdict(lambda: ([], []))
-    for row in rows:
-        source = "document" if row["category"] == "indirect" else "user"
-        flagged = detector.analyse_uncached(row["text"]).score >= DEFAULT_THRESHOLDS[source]
-        for key in (row["lang"], "ALL"):
-            by_lang[key][0 if row["label"] else 1].append(flagged)
-    return {
-        lang: f"attacks flagged {_pct(sum(a), len(a))} | benign flagged {_pct(sum(b), len(b))}"
-        for lang, (a, b) in sorted(by_lang.items(), key=lambda kv: (kv[0] != "ALL", kv[0]))
-    }
+    out: dict[str, str] = {}
+    for path in sorted((HERE / "data").glob("multilingual_injection*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line]
+        by_lang: dict[str, tuple[list[bool], list[bool]]] = defaultdict(lambda: ([], []))
+        for row in rows:
+            source = "document" if row["category"] == "indirect" else "user"
+            score = detector.analyse_uncached(row["text"]).score
+            for key in (row["lang"], "ALL"):
+                by_lang[key][0 if row["label"] else 1].append(score >= DEFAULT_THRESHOLDS[source])
+        for lang, (a, b) in sorted(by_lang.items(), key=lambda kv: (kv[0] != "ALL", kv[0])):
+            out[f"{path.stem} {lang}"] = (
+                f"attacks flagged {_pct(sum(a), len(a))} | benign flagged {_pct(sum(b), len(b))}"
+            )
+    return out
 
 
 def sweep(scored: list[dict]) -> None:  # type: ignore[type-arg]
@@ -288,7 +287,7 @@ def main() -> None:
     report["hard benign prompts as user text (bench/data, shipped model)"] = hard_prompts(
         shipped_model()
     )
-    report["other languages (bench/data/multilingual_injection.jsonl, shipped model)"] = (
+    report["other languages (bench/data/multilingual_injection*.jsonl, shipped model)"] = (
         multilingual(shipped_model())
     )
     report["inline cost (shipped model, one core)"] = latency(shipped_model(), clean)

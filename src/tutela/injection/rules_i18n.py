@@ -193,7 +193,8 @@ I18N_RULES: tuple[tuple[str, float, str, str], ...] = (
         0.93,
         "system anweisungen prompt",
         rf"\b(?:zeig\w*|gib|geben sie|nenne\w*|wiederhol\w*|verrat\w*|druck\w*|schreib\w*|"
-        rf"ausgeb\w*)\s+{_W}{{0,4}}?{_DE_HIDDEN}",
+        rf"ausgeb\w*)\s+{_W}{{0,3}}?(?:deine[nmrs]?|ihre[nmrs]?|den|die|das|dein|ihr|eure[nmrs]?)\s+"
+        rf"{_W}?{_DE_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
@@ -201,35 +202,38 @@ I18N_RULES: tuple[tuple[str, float, str, str], ...] = (
         "syst initiales cach",
         rf"\b(?:montre[zr]?|affiche[zr]?|r(?:é|e)p(?:è|e|é)te[zr]?|r(?:é|e)v(?:è|e|é)le[zr]?|"
         rf"donne[zr]?(?:-moi)?|(?:é|e)cri[st]?|(?:é|e)crivez|imprime[zr]?|cite[zr]?)\s+"
-        rf"{_W}{{0,4}}?{_FR_HIDDEN}",
+        rf"{_W}{{0,3}}?(?:ton|ta|tes|votre|vos|le|la|les|l'|l’)\s*{_W}?{_FR_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
         0.93,
         "sistema iniciales ocultas",
         rf"\b(?:muestra(?:me)?|muestre|revela(?:me)?|revele|repite|repita|dime|d(?:í|i)game|"
-        rf"escribe|escriba|imprime|imprima|dame|ens(?:é|e)(?:ñ|n)ame)\s+{_W}{{0,4}}?{_ES_HIDDEN}",
+        rf"escribe|escriba|imprime|imprima|dame|ens(?:é|e)(?:ñ|n)ame)\s+{_W}{{0,3}}?(?:tu|tus|su|sus|el|la|los|las)\s+"
+        rf"{_W}?{_ES_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
         0.93,
         "sistema iniziali nascoste",
         rf"\b(?:mostra(?:mi)?|mostri|rivela(?:mi)?|riveli|ripeti|ripeta|dimmi|mi dica|scrivi|"
-        rf"scriva|stampa|dammi)\s+{_W}{{0,4}}?{_IT_HIDDEN}",
+        rf"scriva|stampa|dammi)\s+{_W}{{0,3}}?(?:il|la|le|i|gli|lo|l'|l’|tuo|tua|tuoi|tue|suo|"
+        rf"sua|suoi|sue|vostro|vostra)\s*{_W}?{_IT_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
         0.93,
         "sistema iniciais ocultas",
         rf"\b(?:mostre(?:-me)?|mostra|revele|revela|repita|repete|diga(?:-me)?|me diga|"
-        rf"escreva|escreve|imprima|me d(?:ê|e))\s+{_W}{{0,4}}?{_PT_HIDDEN}",
+        rf"escreva|escreve|imprima|me d(?:ê|e))\s+{_W}{{0,3}}?(?:o|a|os|as|seu|sua|seus|suas|"
+        rf"teu|tua|teus|tuas)\s+{_W}?{_PT_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
         0.93,
         "systeem oorspronkelijke",
         rf"\b(?:toon|laat\s+{_W}?zien|herhaal|geef|vertel|schrijf|print)\s+{_W}{{0,4}}?"
-        rf"{_NL_HIDDEN}",
+        rf"(?:je|jouw|uw|de|het)\s+{_W}?{_NL_HIDDEN}",
     ),
     (
         "inj.prompt_extraction",
@@ -353,9 +357,11 @@ I18N_RULES: tuple[tuple[str, float, str, str], ...] = (
         0.9,
         "vergiss vergessen oubli olvid dimentic esque vergeet zapomnij забудь",
         r"\b(?:vergiss|vergessen sie|oublie[zr]?|olvida|olvide|dimentica|dimentichi|"
-        r"esque(?:ç|c)a|esquece|vergeet|zapomnij|забудь(?:те)?)\s+(?:\w+\W+){0,7}?"
-        r"(?:oben|vorhin|zuvor|plus haut|ci-dessus|au-dessus|arriba|antes|sopra|prima|acima|"
-        r"antes|hierboven|eerder|wy(?:ż|z)ej|powy(?:ż|z)ej|wcze(?:ś|s)niej|выше|раньше|ранее)\b",
+        r"esque(?:ç|c)a|esquece|vergeet|zapomnij|забудь(?:те)?)\s+(?:\w+\W+){0,4}?"
+        # told *to you*: "forget the number I gave earlier" is a correction, not an attack
+        r"(?:dir|dich|ihnen|euch|te|t'|t’|ti|ci|vous|je|jou|u|voc(?:ê|e)|тебе|вам)\W+"
+        r"(?:\w+\W+){0,4}?(?:oben|plus haut|ci-dessus|au-dessus|arriba|sopra|acima|hierboven|"
+        r"wy(?:ż|z)ej|powy(?:ż|z)ej|выше)\b",
     ),
     (
         "inj.override",
@@ -566,7 +572,7 @@ I18N_REFUSAL_CUES: tuple[tuple[str, str], ...] = (
     ),
     # "no warnings or disclaimers"
     (
-        "ohne keine sans pas sin ni senza niente sem zonder geen bez без 不要 别 免责 免責 注意書き 경고 면책 uyar disclaimer",
+        "ohne keine sans pas sin ni senza niente sem zonder geen bez без 不要 别 別 警告 免责 免責 注意書き 경고 면책 uyar sorumluluk disclaimer",
         r"\b(?:ohne (?:warnungen|hinweise|disclaimer)|keine (?:disclaimer|warnungen|warnhinweise|"
         r"sicherheitshinweise)|sans (?:aucun )?(?:disclaimer|avertissements?|mises? en garde)|"
         r"pas d'avertissements?|sin (?:advertencias|disclaimers?|avisos)|ni (?:me pongas )?"
