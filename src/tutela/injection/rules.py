@@ -564,14 +564,16 @@ class _Prefilter:
         def on_match(index: int, _start: int, _end: int, _flags: int, _ctx: Any) -> None:
             found.append(index)
 
-        self.database.scan(lowered.encode("utf-8", "surrogatepass"), match_event_handler=on_match)
+        try:
+            data = valid = lowered.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate; UTF-8 mode needs valid UTF-8
+            data = lowered.encode("utf-8", "surrogatepass")
+            valid = lowered.encode("utf-8", "replace")
+        self.database.scan(data, match_event_handler=on_match)
         picked = [self.ascii_rules[i] for i in found]
         if self.unicode_database is not None:
             found.clear()
-            # UTF-8 mode needs valid UTF-8: a lone surrogate becomes "?"
-            self.unicode_database.scan(
-                lowered.encode("utf-8", "replace"), match_event_handler=on_match
-            )
+            self.unicode_database.scan(valid, match_event_handler=on_match)
             picked += [self.unicode_rules[i] for i in found]
         return [self.rules[i] for i in sorted(picked)]
 
