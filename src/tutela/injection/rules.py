@@ -9,6 +9,7 @@ by the detector from what normalisation undid, not by a pattern here.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from tutela.injection.rules_i18n import I18N_PERSONA_CUES, I18N_REFUSAL_CUES, I18N_RULES
 
 __all__ = ["CUES", "PERSONA_CUES", "RULES", "Rule", "RuleHit", "match_rules"]
+
+log = logging.getLogger("tutela.injection")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -516,8 +519,9 @@ class _Prefilter:
     English rules run in one ASCII-mode database with ``\\w`` widened to any non-ASCII
     byte; the other languages' rules in a second, UTF-8 database in prefilter mode. Both
     report a superset of the rules Python ``re`` would match; Python confirms each reported
-    rule and finds where. Without Hyperscan (no wheel
-    for the platform), a rule's regex runs only when one of its needles is in the text.
+    rule and finds where. Without Hyperscan (no wheel for the platform, or a pattern it
+    cannot compile), a rule's regex runs only when one of its needles is in the text: the
+    same hits, more slowly, and a warning at start-up says so.
     """
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
@@ -531,6 +535,10 @@ class _Prefilter:
             import hyperscan
         except ImportError as exc:  # pragma: no cover - no wheel for this platform
             self.error = str(exc)
+            log.warning(
+                "hyperscan unavailable: injection rules use substring prefiltering",
+                extra={"error": self.error},
+            )
             return
         multiline = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
         try:
@@ -555,6 +563,10 @@ class _Prefilter:
         except hyperscan.error as exc:  # a pattern Hyperscan cannot take: needles for all
             self.database = self.unicode_database = None
             self.error = str(exc)
+            log.warning(
+                "injection rules fall back to substring prefiltering (slower, same hits)",
+                extra={"error": self.error},
+            )
 
     def candidates(self, lowered: str) -> list[Rule]:
         if self.database is None:
