@@ -197,6 +197,75 @@ def clean_docs(rows: list[train.Row], clean: list[corpus.Doc], model: Model) -> 
     return {origin: _pct(sum(f), len(f)) for origin, f in sorted(by_origin.items())}
 
 
+# Translated messages of the programs installed here (gettext catalogues): thousands of
+# ordinary sentences per language, never tuned on, many about commands, options, passwords
+# and modes. Directories per language, in the order they are read.
+_LOCALES = {
+    "de": ["de"], "fr": ["fr"], "es": ["es"], "it": ["it"], "pt": ["pt", "pt_BR"],
+    "nl": ["nl"], "pl": ["pl"], "ru": ["ru"], "zh": ["zh_CN", "zh_TW"], "ja": ["ja"],
+    "ko": ["ko"], "tr": ["tr"],
+}  # fmt: skip
+LOCALE_ROOT = Path("/usr/share/locale")
+
+
+def locale_messages(per_language: int = 400, seed: int = 5) -> list[tuple[str, str]]:
+    """Up to ``per_language`` translated messages of 40 characters or more per language,
+    sampled (seeded) from the ``.mo`` catalogues under ``/usr/share/locale``."""
+    import gettext
+    import random
+
+    found: list[tuple[str, str]] = []
+    for lang, folders in _LOCALES.items():
+        texts: set[str] = set()
+        for folder in folders:
+            for path in sorted((LOCALE_ROOT / folder / "LC_MESSAGES").glob("*.mo")):
+                try:
+                    with path.open("rb") as handle:
+                        catalog = gettext.GNUTranslations(handle)._catalog  # type: ignore[attr-defined]
+                except (OSError, UnicodeDecodeError):
+                    continue
+                for key, value in catalog.items():
+                    if key and isinstance(value, str) and len(value.strip()) >= 40:
+                        texts.add(value.strip())
+        ordered = sorted(texts)
+        random.Random(seed).shuffle(ordered)
+        found += [(lang, text) for text in ordered[:per_language]]
+    return found
+
+
+def translated_messages(model: Model) -> dict[str, str]:
+    """Benign text in the twelve languages: translated program messages, scored as user
+    text and as a document; how many were glossed into English for the model."""
+    messages = locale_messages()
+    if not messages:
+        return {"skipped": f"no gettext catalogues under {LOCALE_ROOT}"}
+    detector = Detector(model, cache_size=1)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for lang, text in messages:
+        analysis = detector.analyse_uncached(text)
+        for key in (lang, "ALL"):
+            row = counts[key]
+            row[0] += 1
+            row[1] += bool(analysis.language)
+            row[2] += analysis.score >= DEFAULT_THRESHOLDS["user"]
+            row[3] += analysis.score >= DEFAULT_THRESHOLDS["document"]
+    return {
+        f"translated messages {lang}": (
+            f"glossed {_pct(row[1], row[0])} | flagged as user {_pct(row[2], row[0])}"
+            f" | as document {_pct(row[3], row[0])}"
+        )
+        for lang, row in sorted(counts.items(), key=lambda kv: (kv[0] != "ALL", kv[0]))
+    }
+
+
+def _multilingual_prose(lang: str) -> str:
+    """4 KB of the benign rows of one language of the first multilingual set, repeated."""
+    path = HERE / "data" / "multilingual_injection.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    text = " ".join(r["text"] for r in rows if r["lang"] == lang and not r["label"])
+    return (text + " ") * (4096 // max(1, len(text)) + 1)
+
+
 def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
     prose = "\n\n".join(d.text for d in clean if d.origin in ("readme", "generated-email"))
     benign = prose[:4096]
@@ -206,9 +275,15 @@ def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
         + benign[2000:]
     )
     attacked = attacked[:4096]
+    german, chinese = _multilingual_prose("de")[:4096], _multilingual_prose("zh")[:4096]
     detector = Detector(model, cache_size=1)
     results: dict[str, str] = {}
-    for name, text in (("4 KB benign", benign), ("4 KB attacked", attacked)):
+    for name, text in (
+        ("4 KB benign", benign),
+        ("4 KB attacked", attacked),
+        ("4 KB benign German (look-alikes, glossed)", german),
+        ("4 KB benign Chinese (look-alikes)", chinese),
+    ):
         for _ in range(50):
             detector.analyse_uncached(text)
         wall, cpu = [], []
@@ -289,6 +364,9 @@ def main() -> None:
     )
     report["other languages (bench/data/multilingual_injection*.jsonl, shipped model)"] = (
         multilingual(shipped_model())
+    )
+    report["benign text in other languages (/usr/share/locale, shipped model)"] = (
+        translated_messages(shipped_model())
     )
     report["inline cost (shipped model, one core)"] = latency(shipped_model(), clean)
     if args.json:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tutela.digests import DigestCache, KeyedDigest
+from tutela.injection.gloss import Glossary, shipped_glossary
 from tutela.injection.model import Model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_rules
@@ -31,6 +32,7 @@ from tutela.injection.suffix import SuffixCheck
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "SOURCES",
+    "TRANSLATED_ID",
     "Analysis",
     "Detection",
     "Detector",
@@ -45,6 +47,7 @@ DEFAULT_THRESHOLDS: Mapping[Source, float] = {"user": 0.90, "document": 0.75, "t
 """Chosen by ``bench/injection_eval.py`` (see docs/guards/injection.md for the figures)."""
 
 _CACHE_SIZE = 8192
+TRANSLATED_ID = "inj.translated"  # the English gloss of another language scored higher
 _WEAK_DISGUISE = 0.5  # model score that, with stray zero-width characters, lifts to 0.97
 _PAYLOAD_SCORE = 0.5  # a hidden payload that scores this much is reported as an attack
 
@@ -61,6 +64,7 @@ class Analysis:
     tags: int = 0
     homoglyphs: int = 0
     encoded: int = 0
+    language: str = ""  # the language glossed into English for the model, if any
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -113,8 +117,15 @@ def _rule_score(hits: list[RuleHit]) -> float:
 class Detector:
     """Rules plus the shipped model, with a content-hash verdict cache."""
 
-    def __init__(self, model: Model | None = None, *, cache_size: int = _CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        model: Model | None = None,
+        *,
+        cache_size: int = _CACHE_SIZE,
+        glossary: Glossary | None = None,
+    ) -> None:
         self.model = model or shipped_model()
+        self.glossary = glossary if glossary is not None else shipped_glossary()
         self._suffix = SuffixCheck(self.model.lexicon)
         match_rules("")  # build the rule databases now (about a second), not on a request
         self._cache: DigestCache[Analysis] = DigestCache(cache_size)
@@ -158,6 +169,18 @@ class Detector:
         other = len(hits) > len(extra) or model_score >= (_WEAK_DISGUISE if weak else 0.3)
         if extra and other:
             score = max(score, 0.97)
+        # Another language: the model (and the English rules) read its English gloss too.
+        glossed = self.glossary.gloss(norm.text)
+        language = ""
+        if glossed is not None:
+            language, english, _ = glossed
+            # The gloss is lower-cased ASCII-or-kept text of an already normalised one.
+            gloss_model, gloss_hits = self.model.score(english), match_rules(english)
+            gloss_score = _noisy_or(gloss_model, _rule_score(gloss_hits))
+            if gloss_score > score:
+                score = gloss_score
+                if gloss_score >= _PAYLOAD_SCORE:  # evidence worth naming in the audit trail
+                    hits.append(RuleHit(id=TRANSLATED_ID, score=gloss_score, start=-1, end=-1))
         return Analysis(
             score=round(score, 4),
             model_score=round(model_score, 4),
@@ -167,6 +190,7 @@ class Detector:
             tags=norm.tags,
             homoglyphs=norm.homoglyphs,
             encoded=norm.encoded,
+            language=language,
         )
 
     def analyse(self, text: str) -> tuple[Analysis, bool]:

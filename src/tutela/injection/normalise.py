@@ -48,6 +48,18 @@ _HOMOGLYPHS = str.maketrans(
 )
 _LOOKALIKE = frozenset(k for k in _HOMOGLYPHS if isinstance(k, int))
 _WORD = re.compile(r"\w+")
+_LOOKALIKE_CHAR = re.compile("[" + "".join(map(chr, sorted(_LOOKALIKE))) + "]")
+_GREEK_OR_CYRILLIC = re.compile(r"[^\W\d_\u0000-\u036f\u0530-\U0010ffff]")  # U+0370-U+052F
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# What the character loop of ``normalise`` removes or counts; most texts hold none of it.
+_HIDDEN = re.compile(
+    "["
+    + "".join(sorted(_ZERO_WIDTH | _BIDI | _DIRECTION_MARKS))
+    + chr(_TAG_FIRST)
+    + "-"
+    + chr(_TAG_LAST)
+    + "]"
+)
 
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
 _HEX = re.compile(r"(?:(?:\\x|%|0x)?[0-9A-Fa-f]{2}){12,}")
@@ -138,21 +150,32 @@ def _fold_word(match: re.Match[str]) -> str:
 
 
 def _mostly_cyrillic_or_greek(text: str) -> bool:
-    latin = other = 0
-    for char in text:
-        if char.isalpha():
-            if char.isascii():
-                latin += 1
-            elif "\u0370" <= char <= "\u052f":
-                other += 1
-    return other > latin
+    return len(_GREEK_OR_CYRILLIC.findall(text)) > len(_LATIN_LETTER.findall(text))
+
+
+def _fold(text: str) -> tuple[str, int]:
+    """Lookalike letters folded to Latin in mixed-script words, and how many were."""
+    if text.isascii() or _LOOKALIKE_CHAR.search(text) is None:
+        return text, 0
+    if _mostly_cyrillic_or_greek(text):
+        # In a Russian or Greek text, a word with a Latin letter in it is a typo of the
+        # writer's keyboard layout, not a disguise aimed at English filters.
+        return text, 0
+    folded = _WORD.sub(_fold_word, text)
+    if folded == text:
+        return text, 0
+    return folded, sum(a != b for a, b in zip(folded, text, strict=True))
 
 
 def normalise(text: str) -> Normalised:
     """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
     zero_width = bidi = tags = homoglyphs = 0
     tag_text: list[str] = []
-    if not text.isascii():
+    if not text.isascii() and _HIDDEN.search(text) is None:
+        text = _VARIATION.sub("", text)
+        text = unicodedata.normalize("NFKC", text)
+        text, homoglyphs = _fold(text)
+    elif not text.isascii():
         kept: list[str] = []
         in_flag = False  # subdivision flags (England, Scotland) are spelled in tag characters
         previous = ""
@@ -177,13 +200,7 @@ def normalise(text: str) -> Normalised:
                 previous = char
         text = _VARIATION.sub("", "".join(kept))
         text = unicodedata.normalize("NFKC", text)
-        if not text.isascii() and not _mostly_cyrillic_or_greek(text):
-            # In a Russian or Greek text, a word with a Latin letter in it is a typo of the
-            # writer's keyboard layout, not a disguise aimed at English filters.
-            folded = _WORD.sub(_fold_word, text)
-            if folded != text:
-                homoglyphs = sum(a != b for a, b in zip(folded, text, strict=True))
-                text = folded
+        text, homoglyphs = _fold(text)
     payloads = _decode_payloads(text)
     if tag_text:
         payloads.insert(0, "".join(tag_text))
