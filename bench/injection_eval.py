@@ -259,7 +259,7 @@ def translated_messages(model: Model) -> dict[str, str]:
 
 
 def _multilingual_prose(lang: str) -> str:
-    """4 KB of the benign rows of one language of the first multilingual set, repeated."""
+    """The benign rows of one language of the first multilingual set, repeated past 4 KB."""
     path = HERE / "data" / "multilingual_injection.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     text = " ".join(r["text"] for r in rows if r["lang"] == lang and not r["label"])
@@ -275,14 +275,17 @@ def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
         + benign[2000:]
     )
     attacked = attacked[:4096]
-    german, chinese = _multilingual_prose("de")[:4096], _multilingual_prose("zh")[:4096]
+    # 4 KB of UTF-8, as on the wire: about 4,000 German characters, 1,400 Chinese ones.
+    german, chinese = (
+        _multilingual_prose(lang).encode()[:4096].decode("utf-8", "ignore") for lang in ("de", "zh")
+    )
     detector = Detector(model, cache_size=1)
     results: dict[str, str] = {}
     for name, text in (
         ("4 KB benign", benign),
         ("4 KB attacked", attacked),
-        ("4 KB benign German (look-alikes, glossed)", german),
-        ("4 KB benign Chinese (look-alikes)", chinese),
+        ("4 KB benign German (UTF-8, look-alikes)", german),
+        ("4 KB benign Chinese (UTF-8, look-alikes)", chinese),
     ):
         for _ in range(50):
             detector.analyse_uncached(text)

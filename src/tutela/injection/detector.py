@@ -125,7 +125,10 @@ class Detector:
         glossary: Glossary | None = None,
     ) -> None:
         self.model = model or shipped_model()
-        self.glossary = glossary if glossary is not None else shipped_glossary()
+        if glossary is None:
+            shipped = shipped_glossary()
+            glossary = Glossary(shipped.dictionaries, english=self.model.lexicon)
+        self.glossary = glossary
         self._suffix = SuffixCheck(self.model.lexicon)
         match_rules("")  # build the rule databases now (about a second), not on a request
         self._cache: DigestCache[Analysis] = DigestCache(cache_size)

@@ -9,18 +9,27 @@ weighs most (which words, next to which) mostly survives.
 
 How a text is glossed:
 
-1. **Which language.** By script first: Hangul is Korean, kana Japanese, other Han
-   Chinese, Cyrillic Russian. Latin-script text is tried against each Latin language's
-   dictionary on its first ``SAMPLE_WORDS`` words; the language that knows the most of them
-   wins if it knows at least ``MIN_SHARE`` of them and more than English function words
-   account for. English text is not glossed (the common case costs one ``isascii`` test and
-   a word count).
-2. **Gloss.** Latin and Cyrillic: word by word, phrases of up to four words first, then the
-   word itself, then the longest dictionary stem (``anweisung*``) it starts with. Han, kana
-   and Hangul: the longest dictionary key at each position, left to right. Words and
-   characters no dictionary knows are kept as they are: the model does not know them
-   either, so they weigh nothing but still count towards a window's length, as they would
-   in English.
+1. **Which language.** Text with Han, kana, Hangul or Cyrillic letters (8 or more) is
+   Korean, Japanese, Chinese or Russian by which script has the most. Latin-script text is
+   tried against each Latin language's dictionary on its first ``SAMPLE_WORDS`` words,
+   else on its sentences with non-ASCII letters (an English document with a German
+   paragraph). Words that are English (the classifier's lexicon, or common function words)
+   are evidence for English, not for a dictionary that happens to hold them ("server",
+   "prompt"): the language that knows the most of the *other* words wins if they are at
+   least ``MIN_SHARE`` of the sample and outnumber the English ones. English text costs a
+   word count.
+2. **Gloss, sentence by sentence.** Latin and Cyrillic: phrases of up to four words first
+   (the last may be a stem: "yok say*"), then the word, then its longest stem
+   (``anweisung*``). Han, kana and Hangul: the longest key at each position. An unknown
+   word becomes ``FILLER``, a word the model has no weight for: it weighs nothing but still
+   counts towards a window's length (a run of unknown Han, kana or Hangul counts one word
+   per two characters). Unknown ASCII words are kept: they are often English. A word
+   right after ``-``, ``%``, ``$``, ``/`` or a bracket is an option or a placeholder and is
+   not glossed.
+3. **Only what it can read.** A sentence of which the dictionary knows less than
+   ``MIN_COVERAGE`` becomes fillers alone: its few known words would stand alone to the
+   model ("instructions ... mode ... output") and look like an attack, while as fillers
+   it still counts as context. A text none of whose sentences passes is not glossed.
 
 Dictionaries live in ``data/gloss/<lang>.tsv`` (``foreign<TAB>english``, written for this
 project). Nothing is cached: the words of a prompt are pieces of the prompt.
@@ -30,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import NamedTuple
@@ -46,7 +56,9 @@ _MAX_KEY = 8  # characters in the longest Han, kana or Hangul key
 # Below this share of known words, a gloss is mostly fillers and the model reads noise
 # (chosen on bench/data/multilingual_injection*.jsonl and translated UI messages).
 MIN_COVERAGE = 0.6
-_HEAD, _HEAD_SLACK = 512, 0.05  # a long text's first characters, glossed first
+_MIN_SCRIPT_LETTERS = 8  # Han, kana, Hangul or Cyrillic letters that make a text theirs
+# Sentence ends: ". ", "! ", "? ", a line break, or CJK full stops (no space after them).
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SPLIT = re.compile(r"([^\W\d_]+)")
@@ -55,15 +67,17 @@ _KANA = re.compile(r"[\u3041-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _CJK_CHAR = "\u3041-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7a3"
-_CJK_RUN = re.compile(f"[{_CJK_CHAR}]+(?: [{_CJK_CHAR}]+)*")  # keys may hold a space
+_CJK_CHARS = re.compile(f"[{_CJK_CHAR}]")
+_NON_CJK_WORD = re.compile(f"[^\\W\\d_{_CJK_CHAR}]+")
+_CJK_KEY = re.compile(f"[{_CJK_CHAR}]+(?: [{_CJK_CHAR}]+)*")
 # What an unknown word becomes: a token the model has no weight for, so it weighs nothing
 # but still counts towards a window's length. (Kept as they are, foreign letters would be
 # cut into odd tokens that the model may weigh: jailbreaks in other scripts are in its data.)
-FILLER = "unglossed"
+FILLER = "zqx"  # short: a gloss of unknown words is mostly fillers, and the model reads them all
 _SCRIPT_SHARE = 0.2  # of a text's letters, the share a script needs to decide the language
 # A word right after one of these is an option, a placeholder or a path: "-n", "%s", "$HOME".
 _CODE_MARKS = frozenset("-%$\\/_.@<[{=:")
-_ENGLISH_SHARE = 0.34  # English prose: about every third word is one of these
+_ENGLISH_SHARE = 0.5  # of a sample's words, English ones that make the text English
 # Words that make a text English. None of them is a common word in the twelve languages
 # ("in", "do", "as", "me", "was", "will", "my", "to" are, so they are not here).
 _ENGLISH_WORDS = (
@@ -92,7 +106,8 @@ class Dictionary:
     phrases: dict[str, tuple[int, ...]] = field(default_factory=dict)  # first word: lengths
     # Phrases whose last word is a stem ("yok say*"): first word: (words, stem, english).
     phrase_stems: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
-    longest: dict[str, int] = field(default_factory=dict)  # first character: longest key
+    # First character of a Han, kana or Hangul key: the lengths of such keys, longest first.
+    lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def add(self, foreign: str, english: str) -> None:
         if foreign.endswith("*"):
@@ -121,8 +136,11 @@ class Dictionary:
                 first = key.split(" ", 1)[0]
                 lengths.setdefault(first, set()).add(key.count(" ") + 1)
         self.phrases = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
+        starts: dict[str, set[int]] = {}
         for key in self.words:
-            self.longest[key[0]] = max(self.longest.get(key[0], 0), min(len(key), _MAX_KEY))
+            if len(key) <= _MAX_KEY and _CJK_KEY.fullmatch(key):
+                starts.setdefault(key[0], set()).add(len(key))
+        self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}
 
     def word(self, word: str) -> str | None:
         """The English of one lower-cased word: exact, else its longest known stem."""
@@ -139,10 +157,17 @@ class Glossary:
     """All languages' dictionaries; ``gloss(text)`` gives ``(language, english)`` or None."""
 
     def __init__(
-        self, dictionaries: dict[str, Dictionary], *, min_coverage: float = MIN_COVERAGE
+        self,
+        dictionaries: dict[str, Dictionary],
+        *,
+        min_coverage: float = MIN_COVERAGE,
+        english: Collection[str] = (),
     ) -> None:
         self.dictionaries = dictionaries
         self.min_coverage = min_coverage
+        # English words (the classifier's lexicon): a dictionary hit on one of them ("server",
+        # "prompt", "message") is no evidence that a text is in another language.
+        self.english = frozenset(english) | _ENGLISH
         self._latin = [(lang, dictionaries[lang]) for lang in LATIN if lang in dictionaries]
 
     @classmethod
@@ -163,31 +188,41 @@ class Glossary:
         return cls(dictionaries, min_coverage=min_coverage)
 
     def language(self, text: str) -> str | None:
-        """The language to gloss ``text`` from, or None (English, or no dictionary fits)."""
-        sample = text[: 12 * SAMPLE_WORDS]
-        if not sample.isascii():
-            letters = sum(map(len, _WORD.findall(sample))) or 1
-            hangul, kana, han = (len(p.findall(sample)) for p in (_HANGUL, _KANA, _HAN))
-            if hangul >= _SCRIPT_SHARE * letters:
+        """The language to gloss ``text`` from, or None (English, or no dictionary fits).
+
+        Other scripts decide by their letters anywhere in the text; Latin-script languages
+        by the words of the text's start, else by those of its sentences that hold
+        non-ASCII letters (an English document with a German paragraph is read for its
+        German)."""
+        if text.isascii():
+            return self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
+        hangul, kana, han, cyrillic = (
+            len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
+        )
+        if max(hangul + kana + han, cyrillic) >= _MIN_SCRIPT_LETTERS:
+            if hangul >= kana + han and hangul >= cyrillic:
                 return "ko"
-            if kana >= 0.05 * letters and han + kana >= _SCRIPT_SHARE * letters:
-                return "ja"
-            if han >= _SCRIPT_SHARE * letters:
-                return "zh"
-            if len(_CYRILLIC.findall(sample)) >= _SCRIPT_SHARE * letters:
-                return "ru"
-        words = _WORD.findall(sample.lower())[:SAMPLE_WORDS]
-        return self._latin_language(words)
+            if kana + han >= cyrillic:
+                return "ja" if kana >= 0.05 * (kana + han) else "zh"
+            return "ru"
+        start = self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
+        if start is not None:
+            return start
+        accented = " ".join(s for s in _SENTENCE.split(text) if not s.isascii())
+        return self._latin_language(_WORD.findall(accented[: 12 * SAMPLE_WORDS].lower()))
 
     def _latin_language(self, words: list[str]) -> str | None:
+        words = words[:SAMPLE_WORDS]
         if len(words) < 3:
             return None
-        english = sum(1 for w in words if w in _ENGLISH)
+        known = self.english
+        english = sum(1 for w in words if w in known)
         if english >= _ENGLISH_SHARE * len(words):
             return None
+        foreign = [w for w in words if w not in known]
         best, best_hits = None, 0
         for lang, dictionary in self._latin:
-            hits = sum(1 for w in words if dictionary.word(w) is not None)
+            hits = sum(1 for w in foreign if dictionary.word(w) is not None)
             if hits > best_hits:
                 best, best_hits = lang, hits
         if best is None or best_hits < MIN_SHARE * len(words) or best_hits <= english:
@@ -201,18 +236,28 @@ class Glossary:
         dictionary = self.dictionaries.get(lang) if lang else None
         if lang is None or dictionary is None:
             return None
-        lowered = text.lower()
         glosser = _gloss_chars if lang in ("zh", "ja", "ko") else _gloss_words
-        if len(lowered) > 2 * _HEAD:
-            # A long text whose start the dictionary hardly knows is not glossed whole.
-            _, known, unknown = glosser(dictionary, lowered[:_HEAD])
-            if known < (self.min_coverage - _HEAD_SLACK) * (known + unknown):
-                return None
-        english, known, unknown = glosser(dictionary, lowered)
-        coverage = known / max(1, known + unknown)
-        if coverage < self.min_coverage:
+        # Sentence by sentence: one the dictionary hardly knows (names, jargon, English)
+        # becomes fillers alone. Its few known words would otherwise stand alone to the
+        # model ("instructions ... mode ... output"); as fillers it still counts as context.
+        pieces: list[str] = []
+        known = unknown = glossed = 0
+        per_word = 2 if glosser is _gloss_chars else 1  # characters per word
+        for sentence in _SENTENCE.split(text.lower()):
+            english, hits, misses = glosser(dictionary, sentence)
+            if hits and hits >= self.min_coverage * (hits + misses):
+                pieces.append(english)
+                glossed += 1
+            elif per_word == 1:
+                pieces.append(_fillers(hits + misses))
+            else:  # Han, kana or Hangul unread, and any other words (English) in it
+                words = len(_NON_CJK_WORD.findall(sentence))
+                pieces.append(_fillers((hits + misses + 1) // 2 + words))
+            known += hits
+            unknown += misses
+        if not glossed:
             return None
-        return Gloss(lang, english, coverage)
+        return Gloss(lang, " ".join(pieces), known / max(1, known + unknown))
 
 
 def _gloss_words(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
@@ -259,49 +304,58 @@ def _gloss_words(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
 
 
 def _gloss_chars(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
-    """Han, kana or Hangul text: the longest key at each position, spaced as a word. Other
-    characters (punctuation, Latin words) stay as they are."""
+    """Han, kana or Hangul text: the longest key at each position, spaced as a word; an
+    unknown run counts one word per two characters. Other characters stay as they are.
+    (A loop of dictionary lookups: a regex of the keys as a trie was four times slower.)"""
+    if _CJK_CHARS.search(text) is None:
+        return text, 0, 0
     words = dictionary.words
-    longest = dictionary.longest
+    lengths = dictionary.lengths
     out: list[str] = []
-    known = unknown = position = 0
-    for run in _CJK_RUN.finditer(text):
-        out.append(text[position : run.start()])
-        position = run.end()
-        chars = run.group()
-        size = len(chars)
-        index = pending = 0
-        while index < size:
-            english = None
-            length = min(longest.get(chars[index], 0), size - index)
-            while length:
-                english = words.get(chars[index : index + length])
-                if english is not None:
-                    break
-                length -= 1
-            if english is None:
-                if chars[index] == " ":
-                    out.append(_fillers(pending) + " ")
+    known = unknown = pending = index = 0
+    size = len(text)
+    while index < size:
+        char = text[index]
+        for length in lengths.get(char, ()):
+            english = words.get(text[index : index + length])
+            if english is not None:
+                if pending:
+                    out.append(_fillers((pending + 1) // 2))
                     unknown += pending
                     pending = 0
-                else:
-                    pending += 1
-                index += 1
-                continue
-            out.append(_fillers(pending) + f" {english} ")
-            unknown += pending
-            pending = 0
-            known += length
-            index += length
-        out.append(_fillers(pending))
+                out.append(f" {english} ")
+                known += length
+                index += length
+                break
+        else:
+            if _is_cjk(char):
+                pending += 1
+            else:
+                if pending:
+                    out.append(_fillers((pending + 1) // 2))
+                    unknown += pending
+                    pending = 0
+                out.append(char)
+            index += 1
+    if pending:
+        out.append(_fillers((pending + 1) // 2))
         unknown += pending
-    out.append(text[position:])
     return "".join(out), known, unknown
 
 
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3041 <= code <= 0x30FF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7A3
+    )
+
+
 def _fillers(count: int) -> str:
-    """Unknown Han, kana or Hangul: one unknown word per two characters, as long as English."""
-    return f" {FILLER}" * ((count + 1) // 2)
+    """``count`` unknown words."""
+    return f" {FILLER}" * count
 
 
 @functools.cache
