@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tutela.injection import rules
 from tutela.injection.detector import Detector
+from tutela.injection.gloss import _is_cjk
 from tutela.injection.normalise import normalise
 
 # Pieces of attacks in several languages, so that random text often comes close to a rule.
@@ -56,3 +57,16 @@ def test_hyperscan_reports_a_superset_of_the_rules_python_matches(text: str) -> 
     lowered = normalise(text).text.lower()
     truth = {id(r) for r in _EVERY if r.pattern.search(lowered)}
     assert truth <= {id(r) for r in _HYPERSCAN.candidates(lowered)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_any_text_glosses_into_fillers_and_english_words(text: str) -> None:
+    """A gloss never fails, its coverage is a share, and it leaves no Han, kana or Hangul
+    character unread: each is glossed or stands as a filler."""
+    found = _DETECTOR.glossary.gloss(normalise(text).text)
+    if found is None:
+        return
+    assert 0.0 <= found.coverage <= 1.0
+    if found.language in ("zh", "ja", "ko"):
+        assert not any(_is_cjk(c) for c in found.text), found

@@ -121,8 +121,10 @@ def test_text_few_words_of_which_a_dictionary_knows_is_not_glossed() -> None:
 def test_bad_lines_name_the_file_and_line() -> None:
     with pytest.raises(ValueError, match=r"gloss/de\.tsv line 2"):
         Glossary.parse({"de": "alle\tall\nkaputt\n"})
-    with pytest.raises(ValueError, match="stem shorter"):
+    with pytest.raises(ValueError, match=r"line 1: stem shorter"):
         Glossary.parse({"de": "ab*\tfrom\n"})
+    with pytest.raises(ValueError, match=r"line 1: phrase longer than 4 words"):
+        Glossary.parse({"de": "von nun an und immer\tfrom now on\n"})
 
 
 def test_shipped_dictionaries_cover_every_language() -> None:

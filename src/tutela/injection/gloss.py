@@ -74,7 +74,6 @@ _CJK_KEY = re.compile(f"[{_CJK_CHAR}]+(?: [{_CJK_CHAR}]+)*")
 # but still counts towards a window's length. (Kept as they are, foreign letters would be
 # cut into odd tokens that the model may weigh: jailbreaks in other scripts are in its data.)
 FILLER = "zqx"  # short: a gloss of unknown words is mostly fillers, and the model reads them all
-_SCRIPT_SHARE = 0.2  # of a text's letters, the share a script needs to decide the language
 # A word right after one of these is an option, a placeholder or a path: "-n", "%s", "$HOME".
 _CODE_MARKS = frozenset("-%$\\/_.@<[{=:")
 _ENGLISH_SHARE = 0.5  # of a sample's words, English ones that make the text English
@@ -110,6 +109,8 @@ class Dictionary:
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def add(self, foreign: str, english: str) -> None:
+        if len(foreign.split()) > MAX_PHRASE:
+            raise ValueError(f"phrase longer than {MAX_PHRASE} words: {foreign!r}")
         if foreign.endswith("*"):
             stem = foreign[:-1]
             if len(stem.replace(" ", "")) < MIN_STEM:
@@ -182,7 +183,10 @@ class Glossary:
                 parts = line.split("\t")
                 if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
                     raise ValueError(f"gloss/{lang}.tsv line {number}: want foreign<TAB>english")
-                dictionary.add(parts[0].strip().lower(), parts[1].strip())
+                try:
+                    dictionary.add(parts[0].strip().lower(), parts[1].strip())
+                except ValueError as exc:
+                    raise ValueError(f"gloss/{lang}.tsv line {number}: {exc}") from None
             dictionary.freeze()
             dictionaries[lang] = dictionary
         return cls(dictionaries, min_coverage=min_coverage)
