@@ -638,6 +638,63 @@ def _compile(hyperscan: Any, expressions: list[str], flags: int) -> Any:
 _prefilter: _Prefilter | None = None
 
 
+# Refusal suppression as it reads in a word-by-word gloss of another language (gloss.py):
+# word order follows the source ("refuse forbidden", "is forbidden refuse", "without
+# warnings nor morals"), so the English phrase rules above miss it. Scored like cues:
+# one alone is weak evidence, two different ones are the attack's shape.
+_FORBID = r"(?:forbidden|not allowed|must not|may not|do not|don't|cannot|never|no)"
+_REFUSE = r"(?:refuse|refusing|refusal|refusals|decline|reject|say no)"
+_CAVEAT = (
+    r"(?:warnings?|disclaimers?|moral(?:s|ity|i[sz]e|i[sz]ing|istic)?|ethics|ethical|"
+    r"apolog\w*|sorry|sermons?|preach\w*|caveats?|lectures?)"
+)
+_REFUSING_FORBIDDEN = (
+    rf"\b{_FORBID}\W+(?:\w+\W+){{0,3}}?{_REFUSE}\b"
+    rf"|\b{_REFUSE}\W+(?:\w+\W+){{0,3}}?(?:forbidden|not allowed|must not|never)\b"
+)
+_CAVEATS_FORBIDDEN = rf"\b(?:no|without|nor|not|do not|don't|never)\W+(?:\w+\W+){{0,2}}?{_CAVEAT}\b"
+_EAGER_OPENING = (
+    r"\b(?:start|begin|first (?:sentence|words?|line))\b\W+(?:\w+\W+){0,6}?"
+    r"[\"'«»„“”\u2018\u2019「『]\s*(?:of course|sure|certainly|absolutely|yes|clear|gladly|with pleasure)\b"
+)
+# (substrings one of which every match holds, pattern): the regex runs only if one is there.
+GLOSS_REFUSAL_CUES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("refus", "declin", "reject", "say no"), re.compile(_REFUSING_FORBIDDEN)),
+    (
+        (
+            "warning",
+            "disclaim",
+            "moral",
+            "ethic",
+            "apolog",
+            "sorry",
+            "sermon",
+            "preach",
+            "caveat",
+            "lecture",
+        ),
+        re.compile(_CAVEATS_FORBIDDEN),
+    ),
+    (("start", "begin", "first"), re.compile(_EAGER_OPENING)),
+)
+GLOSS_CUE_SCORES = (0.0, 0.6, 0.93, 0.95)
+
+
+def match_gloss_cues(gloss: str) -> list[RuleHit]:
+    """Refusal-suppression cues in an English gloss (lower case): one hit, scored by how
+    many different cues matched."""
+    found = [
+        match
+        for needles, pattern in GLOSS_REFUSAL_CUES
+        if any(n in gloss for n in needles) and (match := pattern.search(gloss)) is not None
+    ]
+    if not found:
+        return []
+    score = GLOSS_CUE_SCORES[min(len(found), len(GLOSS_CUE_SCORES) - 1)]
+    first = min(found, key=lambda m: m.start())
+    return [RuleHit(id=REFUSAL_ID, score=score, start=first.start(), end=first.end())]
+
+
 def match_rules(text: str) -> list[RuleHit]:
     """Every rule hit in ``text`` (already normalised); lower-cases it first."""
     global _prefilter
