@@ -144,15 +144,16 @@ def hard_prompts(model: Model) -> dict[str, str]:
 
 def multilingual(model: Model) -> dict[str, str]:
     """``bench/data/multilingual_injection*.jsonl``: attacks and benign look-alikes in twelve
-    languages (written for this project; set 2 written after the rules, never tuned on).
-    Indirect attacks are scored as ``document``, everything else as ``user``."""
+    languages, written for this project (bench/README.md says which sets were tuned on).
+    Documents, attacked or benign, are scored as ``document``, everything else as ``user``."""
     detector = Detector(model, cache_size=1)
     out: dict[str, str] = {}
     for path in sorted((HERE / "data").glob("multilingual_injection*.jsonl")):
         rows = [json.loads(line) for line in path.read_text().splitlines() if line]
         by_lang: dict[str, tuple[list[bool], list[bool]]] = defaultdict(lambda: ([], []))
         for row in rows:
-            source = "document" if row["category"] == "indirect" else "user"
+            # Documents (attacked or benign) are scored as documents, the rest as user text.
+            source = "document" if row["category"] in ("indirect", "document_benign") else "user"
             score = detector.analyse_uncached(row["text"]).score
             for key in (row["lang"], "ALL"):
                 by_lang[key][0 if row["label"] else 1].append(score >= DEFAULT_THRESHOLDS[source])

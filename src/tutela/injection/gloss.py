@@ -56,6 +56,8 @@ _MAX_KEY = 8  # characters in the longest Han, kana or Hangul key
 # Below this share of known words, a gloss is mostly fillers and the model reads noise
 # (chosen on bench/data/multilingual_injection*.jsonl and translated UI messages).
 MIN_COVERAGE = 0.6
+_MIN_SENTENCE_WORDS = 5  # a shorter sentence is too short to tell its language
+_MAX_SENTENCES = 400  # read for a sentence in another language: bounds the work per text
 _MIN_SCRIPT_LETTERS = 8  # Han, kana, Hangul or Cyrillic letters that make a text theirs
 # Sentence ends: ". ", "! ", "? ", a line break, or CJK full stops (no space after them).
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
@@ -166,10 +168,18 @@ class Glossary:
     ) -> None:
         self.dictionaries = dictionaries
         self.min_coverage = min_coverage
+        self._latin = [(lang, dictionaries[lang]) for lang in LATIN if lang in dictionaries]
         # English words (the classifier's lexicon): a dictionary hit on one of them ("server",
         # "prompt", "message") is no evidence that a text is in another language.
         self.english = frozenset(english) | _ENGLISH
-        self._latin = [(lang, dictionaries[lang]) for lang in LATIN if lang in dictionaries]
+        # Words some Latin dictionary knows exactly (not as themselves, not English): a
+        # sentence with few of them is in none of those languages, one lookup a word.
+        self._foreign_words = frozenset(
+            word
+            for _, dictionary in self._latin
+            for word, gloss in dictionary.words.items()
+            if " " not in word and gloss != word and word not in self.english
+        )
 
     @classmethod
     def parse(cls, sources: dict[str, str], *, min_coverage: float = MIN_COVERAGE) -> Glossary:
@@ -195,11 +205,11 @@ class Glossary:
         """The language to gloss ``text`` from, or None (English, or no dictionary fits).
 
         Other scripts decide by their letters anywhere in the text; Latin-script languages
-        by the words of the text's start, else by those of its sentences that hold
-        non-ASCII letters (an English document with a German paragraph is read for its
-        German)."""
+        by the words of the text's start, else by the first sentence that is not English
+        (an English document with a German paragraph is read for its German)."""
         if text.isascii():
-            return self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
+            start = self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
+            return start or self._sentence_language(text)
         hangul, kana, han, cyrillic = (
             len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
         )
@@ -212,8 +222,25 @@ class Glossary:
         start = self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
         if start is not None:
             return start
-        accented = " ".join(s for s in _SENTENCE.split(text) if not s.isascii())
-        return self._latin_language(_WORD.findall(accented[: 12 * SAMPLE_WORDS].lower()))
+        return self._sentence_language(text)
+
+    def _sentence_language(self, text: str) -> str | None:
+        """The language of the first of ``text``'s sentences (of five words or more) that is
+        not English and that a Latin dictionary knows. Mostly set lookups: an English
+        sentence stops at its count of English words."""
+        known = self.english
+        for sentence in _SENTENCE.split(text, _MAX_SENTENCES)[:_MAX_SENTENCES]:
+            words = _WORD.findall(sentence.lower())
+            if len(words) < _MIN_SENTENCE_WORDS:
+                continue
+            if sum(1 for w in words if w in known) >= _ENGLISH_SHARE * len(words):
+                continue
+            if sum(1 for w in words if w in self._foreign_words) < MIN_SHARE * len(words) / 2:
+                continue  # stems may know more, but not from so few function words
+            found = self._latin_language(words)
+            if found is not None:
+                return found
+        return None
 
     def _latin_language(self, words: list[str]) -> str | None:
         words = words[:SAMPLE_WORDS]
@@ -226,7 +253,8 @@ class Glossary:
         foreign = [w for w in words if w not in known]
         best, best_hits = None, 0
         for lang, dictionary in self._latin:
-            hits = sum(1 for w in foreign if dictionary.word(w) is not None)
+            # A loanword glossed as itself ("url", "api") is no evidence of the language.
+            hits = sum(1 for w in foreign if dictionary.word(w) not in (None, w))
             if hits > best_hits:
                 best, best_hits = lang, hits
         if best is None or best_hits < MIN_SHARE * len(words) or best_hits <= english:

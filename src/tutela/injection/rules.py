@@ -680,9 +680,43 @@ GLOSS_REFUSAL_CUES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 GLOSS_CUE_SCORES = (0.0, 0.6, 0.93, 0.95)
 
 
+# A note planted in a document for the model that reads it, as glossed: "note for the
+# assistant that summarise this document", "instruction to the model", "attention
+# assistant ai", "if you are a language model". Scored like the English rule (0.8: flags a
+# document or tool result, not a user's own words alone).
+_ADDRESSEE = (
+    r"(?:ai|a i|artificial intelligence|assistants?|language models?|llms?|models?|chatbots?|"
+    r"bots?|neural networks?|agents?|copilot|automatic (?:systems?|assistants?))"
+)
+GLOSS_INDIRECT = re.compile(
+    r"\b(?:notes?|instructions?|remarks?|notices?|hints?|messages?|orders?|directives?|ps|p s)"
+    rf"\W+(?:for|to|at)\W+(?:\w+\W+){{0,2}}?{_ADDRESSEE}\b"
+    rf"|\battention\W+(?:\w+\W+){{0,2}}?{_ADDRESSEE}\b"
+    rf"|\b(?:to|for|dear|hey|hi)\W+(?:the\W+|all\W+|any\W+)?(?:\w+\W+)?{_ADDRESSEE}\W+"
+    r"(?:that|which|who|reading|processing|summari[sz]ing|analy[sz]ing|evaluating)\b"
+    rf"|\bif\W+you\W+(?:are|r)\W+(?:an?\W+)?(?:\w+\W+)?{_ADDRESSEE}\b"
+)
+GLOSS_INDIRECT_SCORE = 0.8
+
+
 def match_gloss_cues(gloss: str) -> list[RuleHit]:
-    """Refusal-suppression cues in an English gloss (lower case): one hit, scored by how
-    many different cues matched."""
+    """Refusal-suppression cues in an English gloss (lower case), scored by how many
+    different cues matched, and a note addressed to the model reading a document."""
+    hits = _gloss_refusal(gloss)
+    planted = GLOSS_INDIRECT.search(gloss)
+    if planted is not None:
+        hits.append(
+            RuleHit(
+                id="inj.indirect_address",
+                score=GLOSS_INDIRECT_SCORE,
+                start=planted.start(),
+                end=planted.end(),
+            )
+        )
+    return hits
+
+
+def _gloss_refusal(gloss: str) -> list[RuleHit]:
     found = [
         match
         for needles, pattern in GLOSS_REFUSAL_CUES
