@@ -157,7 +157,7 @@ class Dictionary:
 
 
 class Glossary:
-    """All languages' dictionaries; ``gloss(text)`` gives ``(language, english)`` or None."""
+    """All languages' dictionaries; ``gloss(text)`` gives a ``Gloss`` or None."""
 
     def __init__(
         self,
@@ -263,7 +263,7 @@ class Glossary:
 
     def gloss(self, text: str) -> Gloss | None:
         """``(language, gloss, coverage)`` of ``text`` (lower-cased), or None: English, no
-        dictionary fits, or the gloss would know fewer than ``min_coverage`` of its words."""
+        dictionary fits, or no sentence of which the dictionary knows ``min_coverage``."""
         lang = self.language(text)
         dictionary = self.dictionaries.get(lang) if lang else None
         if lang is None or dictionary is None:
