@@ -68,6 +68,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _KANA = re.compile(r"[\u3041-\u30ff]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_OTHER_SCRIPT = re.compile(r"[\u0400-\u04ff\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
 _CJK_CHAR = "\u3041-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7a3"
 _CJK_CHARS = re.compile(f"[{_CJK_CHAR}]")
 _NON_CJK_WORD = re.compile(f"[^\\W\\d_{_CJK_CHAR}]+")
@@ -210,9 +211,12 @@ class Glossary:
         if text.isascii():
             start = self._latin_language(_WORD.findall(text[: 12 * SAMPLE_WORDS].lower()))
             return start or self._sentence_language(text)
-        hangul, kana, han, cyrillic = (
-            len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
-        )
+        if _OTHER_SCRIPT.search(text) is None:  # accented Latin: no letters to count
+            hangul = kana = han = cyrillic = 0
+        else:
+            hangul, kana, han, cyrillic = (
+                len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
+            )
         if max(hangul + kana + han, cyrillic) >= _MIN_SCRIPT_LETTERS:
             if hangul >= kana + han and hangul >= cyrillic:
                 return "ko"
