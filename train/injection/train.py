@@ -2,7 +2,8 @@
 
 Reads the labelled data in place (``--data``, default ``../shared/data/injection/train.jsonl``;
 it is never copied into the repository), adds clean documents collected from this machine
-and examples this project generates (``corpus.py``), and writes
+and examples this project generates (``corpus.py``, ``generate.py``, and the English
+glosses of the multilingual texts in ``data/``), and writes
 ``src/tutela/injection/data/model.json.gz``. Needs numpy and scikit-learn at training time
 only; the gateway scores with the exported weights in pure Python.
 
@@ -30,7 +31,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,7 @@ class Example:
     length: int
     label: int
     weight: float
+    lexical: bool = True  # its words count for the lexicon (a gloss's do not)
 
 
 @functools.cache
@@ -183,6 +185,7 @@ def examples(
     seed: int = 13,
     system_weight: float = 0.5,
     generated: bool = True,
+    multilingual: bool = False,
 ) -> list[Example]:
     """Windows of the shared rows, the clean documents, and the generated texts.
 
@@ -233,7 +236,79 @@ def examples(
             text = corpus.insert(rng.choice(clean).text, attack, rng)
             at = text.find(attack)
             out += _window_examples(text, 1, 1.0, (at, at + len(attack)))
+    if multilingual:  # an experiment, off by default: see data/README.md
+        for row in multilingual_rows():
+            glossed = _gloss_examples(row["text"], int(row["label"]), row.get("planted"))
+            # Look-alikes count more: a gloss loses the context that makes English
+            # look-alikes read as harmless, so the model needs more of them.
+            scale = GLOSS_ATTACK_WEIGHT if int(row["label"]) else GLOSS_BENIGN_WEIGHT
+            glossed = [replace(e, weight=e.weight * scale) for e in glossed]
+            out += glossed
     return out
+
+
+MULTILINGUAL = HERE / "data"  # multilingual_*.jsonl: texts in twelve languages, for glosses
+# Chosen on multilingual sets 1-6: at 3, benign documents were flagged (6 of 720); at 8,
+# recall fell by a sixth; at 5, 2 of 720 and most of the recall.
+GLOSS_BENIGN_WEIGHT = 5.0
+GLOSS_ATTACK_WEIGHT = 1.0
+
+
+def multilingual_rows() -> list[dict[str, Any]]:
+    """Attacks and benign look-alikes in the twelve glossed languages, written for this
+    project (never taken from an evaluation set); ``planted`` marks the attack inside an
+    attacked document."""
+    rows: list[dict[str, Any]] = []
+    for path in sorted(MULTILINGUAL.glob("multilingual_*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return rows
+
+
+@functools.cache
+def _gloss_examples(text: str, label: int, planted: str | None = None) -> list[Example]:
+    """The windows of ``text``'s English gloss, as the detector reads it, so the model
+    learns how glossed attacks and glossed look-alikes read. A gloss's words never join the
+    lexicon: it is the list of *English* words, and a gloss keeps unknown foreign ones."""
+    from tutela.injection.gloss import shipped_glossary
+
+    glossary = shipped_glossary()
+    whole = glossary.gloss(normalise(text).text)
+    if planted and planted in text:
+        alone = glossary.gloss(normalise(planted).text)
+        if alone is None:
+            return []
+        inside = alone.text.strip()
+        # The planted sentences, glossed alone, read the same inside the document's gloss
+        # when they are whole sentences; else the document is glossed around them.
+        if whole is not None and inside in whole.text:
+            glossed = whole.text
+            start = glossed.index(inside)
+        else:
+            start_at = text.index(planted)
+            pieces = (text[:start_at], text[start_at + len(planted) :])
+            before, after = (
+                g.text if (g := glossary.gloss(normalise(p).text)) else "" for p in pieces
+            )
+            glossed = before + " " + inside + " " + after
+            start = len(before) + 1
+        out = _window_examples(glossed, 1, 1.0, (start, start + len(inside)))
+        out += _window_examples(inside, 1, 1.0)
+    else:
+        if whole is None:
+            return []
+        out = _window_examples(whole.text, label, 1.0)
+    # The filler that stands for an unknown word counts towards a window's length but must
+    # never carry a weight (at run time it has none): its features are dropped.
+    return [
+        Example(_without_filler(e.features), e.length, e.label, e.weight, lexical=False)
+        for e in out
+    ]
+
+
+def _without_filler(features: Counter[str]) -> Counter[str]:
+    from tutela.injection.gloss import FILLER
+
+    return Counter({f: n for f, n in features.items() if FILLER not in f.split(" ")})
 
 
 @functools.cache
@@ -327,7 +402,7 @@ def lexicon(train: list[Example], min_df: int = 2) -> frozenset[str]:
     unknown; in an evaluation fold the held-out source's benign words are unknown too."""
     df: Counter[str] = Counter()
     for ex in train:
-        if ex.label == 0:
+        if ex.label == 0 and ex.lexical:
             df.update(f for f in ex.features if f.isalpha() and len(f) >= MIN_LEXICON_WORD)
     return frozenset(f for f, n in df.items() if n >= min_df)
 
@@ -343,10 +418,12 @@ def main() -> None:
     parser.add_argument("--unknown", action="store_true", help="unknown-token features")
     parser.add_argument("--generated", action=argparse.BooleanOptionalAction, default=True,
                         help="add generate.py's attack families and hard negatives")  # fmt: skip
+    parser.add_argument("--multilingual", action="store_true",
+                        help="add the English glosses of data/multilingual_*.jsonl (experiment)")  # fmt: skip
     args = parser.parse_args()
     rows = load_rows(args.data, args.licensed_only)
     clean = corpus.clean_documents()
-    train = examples(rows, clean, generated=args.generated)
+    train = examples(rows, clean, generated=args.generated, multilingual=args.multilingual)
     model = fit(train, c=args.C, min_df=args.min_df, unknown=args.unknown)
     digest = hashlib.sha256(args.data.read_bytes()).hexdigest()
     meta = {
@@ -360,6 +437,7 @@ def main() -> None:
         "min_df": args.min_df,
         "unknown": args.unknown,
         "generated": args.generated,
+        "multilingual": args.multilingual,
         "licensed_only": args.licensed_only,
     }
     model = Model(
