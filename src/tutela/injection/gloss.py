@@ -64,12 +64,14 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SPLIT = re.compile(r"([^\W\d_]+)")
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_KANA = re.compile(r"[\u3041-\u30ff]")
-_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_OTHER_SCRIPT = re.compile(r"[\u0400-\u04ff\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3]")
-_CJK_CHAR = "\u3041-\u30ff\u4e00-\u9fff\u3400-\u4dbf\uac00-\ud7a3"
+# Script ranges, written once (``_is_cjk`` spells the CJK ones as numbers, for speed).
+_HANGUL_RANGE, _KANA_RANGE = "\uac00-\ud7a3", "\u3041-\u30ff"
+_HAN_RANGE, _CYRILLIC_RANGE = "\u3400-\u4dbf\u4e00-\u9fff", "\u0400-\u04ff"
+_CJK_CHAR = _KANA_RANGE + _HAN_RANGE + _HANGUL_RANGE
+_HANGUL, _KANA, _HAN, _CYRILLIC = (
+    re.compile(f"[{r}]") for r in (_HANGUL_RANGE, _KANA_RANGE, _HAN_RANGE, _CYRILLIC_RANGE)
+)
+_OTHER_SCRIPT = re.compile(f"[{_CYRILLIC_RANGE}{_CJK_CHAR}]")
 _CJK_CHARS = re.compile(f"[{_CJK_CHAR}]")
 _NON_CJK_WORD = re.compile(f"[^\\W\\d_{_CJK_CHAR}]+")
 _CJK_KEY = re.compile(f"[{_CJK_CHAR}]+(?: [{_CJK_CHAR}]+)*")
