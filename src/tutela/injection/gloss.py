@@ -13,11 +13,13 @@ How a text is glossed:
    Korean, Japanese, Chinese or Russian by which script has the most. Latin-script text is
    tried against each Latin language's dictionary on its first ``SAMPLE_WORDS`` words,
    else on its sentences with non-ASCII letters (an English document with a German
-   paragraph). Words that are English (the classifier's lexicon, or common function words)
-   are evidence for English, not for a dictionary that happens to hold them ("server",
-   "prompt"): the language that knows the most of the *other* words wins if they are at
-   least ``MIN_SHARE`` of the sample and outnumber the English ones. English text costs a
-   word count.
+   paragraph). Only whole words of three letters or more (or with accents) count, each
+   once: "a", "i", "za" are words of several languages, and the letters inside a hex
+   digest or "a-zA-Z" of none. Words of the classifier's lexicon are evidence for English
+   ("server", "prompt"), unless a dictionary translates them ("data", "comment", "para"):
+   then for neither. The language that knows the most of the *other* words wins if they
+   are at least ``MIN_SHARE`` of the sample and outnumber the English ones. English text
+   costs a word count.
 2. **Gloss, sentence by sentence.** Latin and Cyrillic: phrases of up to four words first
    (the last may be a stem: "yok say*"), then the word, then its longest stem
    (``anweisung*``). Han, kana and Hangul: the longest key at each position. An unknown
@@ -57,13 +59,18 @@ _MAX_KEY = 8  # characters in the longest Han, kana or Hangul key
 # (chosen on bench/data/multilingual_injection*.jsonl and translated UI messages).
 MIN_COVERAGE = 0.6
 _MIN_SENTENCE_WORDS = 5  # a shorter sentence is too short to tell its language
+# Shorter ASCII words are no evidence of a language: "a", "i", "e", "za", "to" are words of
+# English and of several others, and the letters of code ("a-zA-Z", "%d", "np.dot").
+_MIN_EVIDENCE = 3
 _MAX_SENTENCES = 400  # read for a sentence in another language: bounds the work per text
 _MIN_SCRIPT_LETTERS = 8  # Han, kana, Hangul or Cyrillic letters that make a text theirs
 # Sentence ends: ". ", "! ", "? ", a line break, or CJK full stops (no space after them).
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
 
-_WORD = re.compile(r"[^\W\d_]+")
-_SPLIT = re.compile(r"([^\W\d_]+)")
+# Whole words of letters only: the letters inside "2ee3dcc06e5" (a hash, an ID) or
+# "foo_bar" are no words of any language (as words, a hex digest read as Italian: "e d").
+_WORD = re.compile(r"\b[^\W\d_]+\b")
+_SPLIT = re.compile(r"\b([^\W\d_]+)\b")
 # Script ranges, written once (``_is_cjk`` spells the CJK ones as numbers, for speed).
 _HANGUL_RANGE, _KANA_RANGE = "\uac00-\ud7a3", "\u3041-\u30ff"
 _HAN_RANGE, _CYRILLIC_RANGE = "\u3400-\u4dbf\u4e00-\u9fff", "\u0400-\u04ff"
@@ -172,17 +179,31 @@ class Glossary:
         self.dictionaries = dictionaries
         self.min_coverage = min_coverage
         self._latin = [(lang, dictionaries[lang]) for lang in LATIN if lang in dictionaries]
-        # English words (the classifier's lexicon): a dictionary hit on one of them ("server",
-        # "prompt", "message") is no evidence that a text is in another language.
-        self.english = frozenset(english) | _ENGLISH
-        # Words some Latin dictionary knows exactly (not as themselves, not English): a
-        # sentence with few of them is in none of those languages, one lookup a word.
-        self._foreign_words = frozenset(
+        lexicon = frozenset(english)
+        translated = frozenset(
             word
             for _, dictionary in self._latin
             for word, gloss in dictionary.words.items()
-            if " " not in word and gloss != word and word not in self.english
+            if " " not in word and gloss != word
         )
+        # The classifier's lexicon learned words from text in many languages: one that a
+        # dictionary translates ("para", "sistema", "comment", "data") is evidence for
+        # neither side; the rest ("server", "prompt") are evidence for English.
+        self._neutral = (lexicon & translated) - _ENGLISH
+        self.english = (lexicon - self._neutral) | _ENGLISH
+        # Words only a Latin dictionary knows: a sentence with few of them (or of other
+        # accented words) is in none of those languages, one lookup a word.
+        self._foreign_words = translated - lexicon - _ENGLISH
+
+    def _evidence(self, words: list[str]) -> list[str]:
+        """The words that can tell a language, each once (code repeats its names: "tag tag
+        tag", "sin cos sin cos"): not neutral, not short ASCII ones."""
+        neutral = self._neutral
+        return [
+            w
+            for w in dict.fromkeys(words)
+            if (len(w) >= _MIN_EVIDENCE or not w.isascii()) and w not in neutral
+        ]
 
     @classmethod
     def parse(cls, sources: dict[str, str], *, min_coverage: float = MIN_COVERAGE) -> Glossary:
@@ -236,12 +257,14 @@ class Glossary:
         sentence stops at its count of English words."""
         known = self.english
         for sentence in _SENTENCE.split(text, _MAX_SENTENCES)[:_MAX_SENTENCES]:
-            words = _WORD.findall(sentence.lower())
+            words = self._evidence(_WORD.findall(sentence.lower()))
             if len(words) < _MIN_SENTENCE_WORDS:
                 continue
             if sum(1 for w in words if w in known) >= _ENGLISH_SHARE * len(words):
                 continue
-            if sum(1 for w in words if w in self._foreign_words) < MIN_SHARE * len(words) / 2:
+            foreign = self._foreign_words
+            hints = sum(1 for w in words if w in foreign or not w.isascii())
+            if hints < MIN_SHARE * len(words) / 2:
                 continue  # stems may know more, but not from so few function words
             found = self._latin_language(words)
             if found is not None:
@@ -249,7 +272,7 @@ class Glossary:
         return None
 
     def _latin_language(self, words: list[str]) -> str | None:
-        words = words[:SAMPLE_WORDS]
+        words = self._evidence(words)[:SAMPLE_WORDS]
         if len(words) < 3:
             return None
         known = self.english
