@@ -31,6 +31,7 @@ import os
 import statistics
 import sys
 import time
+import timeit
 from collections import defaultdict
 from pathlib import Path
 
@@ -267,6 +268,13 @@ def _multilingual_prose(lang: str) -> str:
     return (text + " ") * (4096 // max(1, len(text)) + 1)
 
 
+def _reference_loop() -> str:
+    """A fixed pure-Python workload: latencies from two machines compare after dividing by
+    it (machines of one kind here have differed by a factor of 2.5 in the figures above)."""
+    best = min(timeit.repeat("sum(range(100_000))", number=50, repeat=5))
+    return f"sum(range(100_000)) in {best / 50 * 1000:.2f} ms (best of 5)"
+
+
 def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
     prose = "\n\n".join(d.text for d in clean if d.origin in ("readme", "generated-email"))
     benign = prose[:4096]
@@ -302,6 +310,7 @@ def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
             f"CPU time p50 {statistics.median(cpu):.3f} ms, p99 {cpu[int(0.99 * len(cpu))]:.3f} ms"
             f" | wall p50 {statistics.median(wall):.3f} ms, p99 {wall[int(0.99 * len(wall))]:.3f} ms"
         )
+    results["machine speed (pure-Python reference loop)"] = _reference_loop()
     results["load average (wall times suffer from other work)"] = " ".join(
         f"{x:.2f}" for x in os.getloadavg()
     )

@@ -253,20 +253,39 @@ class Glossary:
 
     def _sentence_language(self, text: str) -> str | None:
         """The language of the first of ``text``'s sentences (of five words or more) that is
-        not English and that a Latin dictionary knows. Mostly set lookups: an English
-        sentence stops at its count of English words."""
-        known = self.english
-        for sentence in _SENTENCE.split(text, _MAX_SENTENCES)[:_MAX_SENTENCES]:
-            words = self._evidence(_WORD.findall(sentence.lower()))
-            if len(words) < _MIN_SENTENCE_WORDS:
+        not English and that a Latin dictionary knows. Only sentences holding a word that
+        only a dictionary knows (or an accented one) are read: most English texts have
+        none, and then cost one pass of set lookups."""
+        lowered = text.lower()
+        words = set(_WORD.findall(lowered))
+        hints = [w for w in words & self._foreign_words if len(w) >= _MIN_EVIDENCE]
+        if not lowered.isascii():
+            hints += [w for w in words if not w.isascii() and w not in self._neutral]
+        if not hints:
+            return None
+        spans: set[tuple[int, int]] = set()
+        for hint in hints:
+            at = lowered.find(hint)
+            while at >= 0 and len(spans) < _MAX_SENTENCES:
+                after = at + len(hint)
+                if (at == 0 or not lowered[at - 1].isalnum()) and (
+                    after == len(lowered) or not lowered[after].isalnum()
+                ):
+                    begin, end = _sentence_around(lowered, at)
+                    spans.add((begin, end))
+                    after = end
+                at = lowered.find(hint, after)
+        known, foreign = self.english, self._foreign_words
+        for begin, end in sorted(spans):
+            words_in = self._evidence(_WORD.findall(lowered, begin, end))
+            if len(words_in) < _MIN_SENTENCE_WORDS:
                 continue
-            if sum(1 for w in words if w in known) >= _ENGLISH_SHARE * len(words):
+            if sum(1 for w in words_in if w in known) >= _ENGLISH_SHARE * len(words_in):
                 continue
-            foreign = self._foreign_words
-            hints = sum(1 for w in words if w in foreign or not w.isascii())
-            if hints < MIN_SHARE * len(words) / 2:
+            hinted = sum(1 for w in words_in if w in foreign or not w.isascii())
+            if hinted < MIN_SHARE * len(words_in) / 2:
                 continue  # stems may know more, but not from so few function words
-            found = self._latin_language(words)
+            found = self._latin_language(words_in)
             if found is not None:
                 return found
         return None
@@ -412,6 +431,23 @@ def _is_cjk(char: str) -> bool:
         or 0x4E00 <= code <= 0x9FFF
         or 0xAC00 <= code <= 0xD7A3
     )
+
+
+_SENTENCE_ENDS = (". ", "! ", "? ", ".\t", "\n", "\u3002", "\uff01", "\uff1f")
+
+
+def _sentence_around(text: str, at: int) -> tuple[int, int]:
+    """The bounds of the sentence of ``text`` holding position ``at`` (as ``_SENTENCE``
+    would cut it, near enough: finding ends is cheaper than splitting the whole text)."""
+    begin, end = 0, len(text)
+    for mark in _SENTENCE_ENDS:
+        before = text.rfind(mark, 0, at)
+        if before >= 0:
+            begin = max(begin, before + len(mark))
+        after = text.find(mark, at)
+        if after >= 0:
+            end = min(end, after + 1)
+    return begin, end
 
 
 def _fillers(count: int) -> str:
