@@ -174,12 +174,20 @@ def test_shipped_dictionaries_gloss_the_override_sentence(
         "## Installation\n\n```sh\nmake run\n```\n\nThen open the console on port 8081 and "
         "create an API key for your workspace.",
         "Ignore the typos in my draft and tell me what you think of the argument.",
+        # Each of these once read as Polish, French or Italian (a, i, za, to, c, d as words).
+        '   "pattern": "^arn:(aws[a-zA-Z-]*)?:chatbot:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9]$",\n'
+        "   for (var i = buf.length; i > 1; i--) { a[i] = b[i] + c[i] * d; }\n",
+        "**To list the databases in a data catalog**\n\nWe need it by Tuesday.\n"
+        "    a, b, c, d, Y = symbols('a b c d Y')\n    tag.Tag(tag.tagClassUniversal, 7)\n",
     ],
 )
 def test_english_that_shares_words_with_the_dictionaries_is_not_glossed(text: str) -> None:
     # Dictionaries hold English loanwords (server, admin, prompt); with the classifier's
-    # English lexicon, hits on them are no evidence of another language.
-    assert Detector(cache_size=1).glossary.gloss(text) is None
+    # English lexicon, hits on them are no evidence of another language. (Not even read
+    # as one: a language chosen costs a gloss, and glossed code may look like anything.)
+    glossary = Detector(cache_size=1).glossary
+    assert glossary.language(text) is None
+    assert glossary.gloss(text) is None
 
 
 def test_letters_inside_hashes_and_identifiers_are_no_words() -> None:
