@@ -321,10 +321,11 @@ class Glossary:
         # becomes fillers alone. Its few known words would otherwise stand alone to the
         # model ("instructions ... mode ... output"); as fillers it still counts as context.
         pieces: list[str] = []
+        memo: dict[str, str | None] = {}
         known = unknown = glossed = 0
         per_word = 2 if glosser is _gloss_chars else 1  # characters per word
         for sentence in _SENTENCE.split(text.lower()):
-            english, hits, misses = glosser(dictionary, sentence)
+            english, hits, misses = glosser(dictionary, sentence, memo)
             if hits and hits >= self.min_coverage * (hits + misses):
                 pieces.append(english)
                 glossed += 1
@@ -340,11 +341,17 @@ class Glossary:
         return Gloss(lang, " ".join(pieces), known / max(1, known + unknown))
 
 
-def _gloss_words(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
+def _gloss_words(
+    dictionary: Dictionary, text: str, memo: dict[str, str | None]
+) -> tuple[str, int, int]:
     """Latin or Cyrillic text, word by word; separators (punctuation, spaces) kept."""
     parts = _SPLIT.split(text)  # separator, word, separator, ..., separator
     words = parts[1::2]
-    lookup = {w: dictionary.word(w) for w in set(words)}  # this call's words only
+    # The text's words looked up once (``memo`` lives for one gloss: a text's words are
+    # pieces of the prompt, never kept).
+    for w in set(words).difference(memo):
+        memo[w] = dictionary.word(w)
+    lookup = memo
     table, phrases, phrase_stems = dictionary.words, dictionary.phrases, dictionary.phrase_stems
     out = [parts[0]]
     known = unknown = index = 0
@@ -383,7 +390,9 @@ def _gloss_words(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
     return "".join(out), known, unknown
 
 
-def _gloss_chars(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
+def _gloss_chars(
+    dictionary: Dictionary, text: str, _memo: dict[str, str | None]
+) -> tuple[str, int, int]:
     """Han, kana or Hangul text: the longest key at each position, spaced as a word; an
     unknown run counts one word per two characters. Other characters stay as they are.
     (A loop of dictionary lookups: a regex of the keys as a trie was four times slower.)"""
