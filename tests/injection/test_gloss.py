@@ -208,9 +208,10 @@ def test_letters_inside_hashes_and_identifiers_are_no_words() -> None:
 
 def test_the_filler_weighs_nothing_to_the_shipped_model() -> None:
     # If a retrained model ever learns a weight for the filler, unknown words would count.
-    model = Detector(cache_size=1).model
-    assert FILLER not in model.weights
-    assert not any(FILLER in key.split(" ") for key in model.weights)
+    detector = Detector(cache_size=1)
+    for model in (detector.model, detector.gloss_model):
+        assert FILLER not in model.weights
+        assert not any(FILLER in key.split(" ") for key in model.weights)
 
 
 def test_an_unaccented_foreign_sentence_in_an_english_document_is_found() -> None:
@@ -235,3 +236,13 @@ def test_a_foreign_sentence_is_found_whatever_ends_the_sentence_before_it(joint:
     found = Detector(cache_size=1).glossary.gloss(english + german + joint + "Thanks, Ana")
     assert found is not None and found.language == "de"
     assert "customer" in found.text or "customers" in found.text
+
+
+def test_short_words_english_shares_with_other_languages_are_no_evidence() -> None:
+    # "but" (fr), "all" (it), "was" (de), "per", "via", "git" (tr), "bin" are English
+    # too, and the lexicon holds no word this short.
+    text = "Release notes\nBut all was one build: via git, per map, the bin net due far."
+    glossary = Detector(cache_size=1).glossary
+    assert glossary.language(text) is None
+    # The words of a real German sentence still tell it.
+    assert glossary.language("Was ist mit dem Bericht, den du per Mail schicken wolltest?") == "de"

@@ -72,7 +72,11 @@ def test_whole_words_in_another_script_are_left_alone() -> None:
 
 def test_a_latin_typo_in_a_russian_text_is_not_a_disguise() -> None:
     # "Please finish the code" with a Latin o in the last word: a keyboard-layout slip.
-    typo = "\u0414\u043e\u0440\u0430\u0431\u043e\u0442\u0430\u0439 \u043a\u043eд \u043a" + "o" + "\u0434"
+    typo = (
+        "\u0414\u043e\u0440\u0430\u0431\u043e\u0442\u0430\u0439 \u043a\u043eд \u043a"
+        + "o"
+        + "\u0434"
+    )
     result = normalise(typo)
     assert result.homoglyphs == 0
     assert result.text == typo

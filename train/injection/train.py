@@ -44,12 +44,13 @@ import corpus  # noqa: E402
 import generate  # noqa: E402
 
 from tutela.injection.features import norm, token_features, tokens, windows  # noqa: E402
-from tutela.injection.model import MODEL_FILE, Model  # noqa: E402
+from tutela.injection.model import GLOSS_MODEL_FILE, MODEL_FILE, Model  # noqa: E402
 from tutela.injection.normalise import normalise  # noqa: E402
 from tutela.injection.suffix import MIN_LEXICON_WORD  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "injection" / "train.jsonl"
 OUTPUT = REPO / "src" / "tutela" / "injection" / "data" / MODEL_FILE
+GLOSS_OUTPUT = OUTPUT.with_name(GLOSS_MODEL_FILE)
 
 
 @dataclass
@@ -420,7 +421,13 @@ def main() -> None:
                         help="add generate.py's attack families and hard negatives")  # fmt: skip
     parser.add_argument("--multilingual", action="store_true",
                         help="add the English glosses of data/multilingual_*.jsonl (experiment)")  # fmt: skip
+    parser.add_argument("--gloss-model", action="store_true",
+                        help=f"train the model for glosses: --multilingual, into {GLOSS_MODEL_FILE}")  # fmt: skip
     args = parser.parse_args()
+    if args.gloss_model:
+        args.multilingual = True
+        if args.output == OUTPUT:
+            args.output = GLOSS_OUTPUT
     rows = load_rows(args.data, args.licensed_only)
     clean = corpus.clean_documents()
     train = examples(rows, clean, generated=args.generated, multilingual=args.multilingual)
@@ -439,6 +446,7 @@ def main() -> None:
         "generated": args.generated,
         "multilingual": args.multilingual,
         "licensed_only": args.licensed_only,
+        "reads": "glosses" if args.gloss_model else "text",
     }
     model = Model(
         weights=model.weights,
@@ -446,7 +454,9 @@ def main() -> None:
         meta=meta,
         unknown_unigram=model.unknown_unigram,
         unknown_bigram=model.unknown_bigram,
-        lexicon=model.lexicon,
+        # The lexicon tells English words and unknown tokens apart in the text itself; the
+        # detector takes it from the text model, so the gloss model ships without one.
+        lexicon=frozenset() if args.gloss_model else model.lexicon,
     )
     import gzip
 

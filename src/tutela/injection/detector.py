@@ -24,7 +24,7 @@ from typing import Literal
 
 from tutela.digests import DigestCache, KeyedDigest
 from tutela.injection.gloss import Glossary, shipped_glossary
-from tutela.injection.model import Model, shipped_model
+from tutela.injection.model import Model, shipped_gloss_model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_gloss_cues, match_rules
 from tutela.injection.suffix import SuffixCheck
@@ -123,8 +123,14 @@ class Detector:
         *,
         cache_size: int = _CACHE_SIZE,
         glossary: Glossary | None = None,
+        gloss_model: Model | None = None,
     ) -> None:
         self.model = model or shipped_model()
+        # Glosses are read by a model that also learned from glossed text (a gloss's word
+        # order is not English's), when one ships with the shipped model; else by the model.
+        if gloss_model is None and self.model is shipped_model():
+            gloss_model = shipped_gloss_model()
+        self.gloss_model = gloss_model or self.model
         if glossary is None:
             shipped = shipped_glossary()
             glossary = Glossary(shipped.dictionaries, english=self.model.lexicon)
@@ -178,7 +184,7 @@ class Detector:
         if glossed is not None:
             language, english, _ = glossed
             # The gloss is lower-cased ASCII-or-kept text of an already normalised one.
-            gloss_model = self.model.score(english)
+            gloss_model = self.gloss_model.score(english)
             gloss_hits = match_rules(english) + match_gloss_cues(english)
             gloss_score = _noisy_or(gloss_model, _rule_score(gloss_hits))
             if gloss_score > score:

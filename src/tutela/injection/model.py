@@ -21,9 +21,10 @@ from typing import Any
 
 from tutela.injection.features import norm, tokens, windows
 
-__all__ = ["Model", "shipped_model"]
+__all__ = ["Model", "shipped_gloss_model", "shipped_model"]
 
 MODEL_FILE = "model.json.gz"
+GLOSS_MODEL_FILE = "gloss_model.json.gz"  # trained with glosses too: reads glosses only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,5 +100,15 @@ def _sigmoid(x: float) -> float:
 def shipped_model() -> Model:
     """The model that ships in the package, loaded once per process."""
     data = resources.files("tutela.injection").joinpath("data").joinpath(MODEL_FILE)
+    with resources.as_file(data) as path:
+        return Model.load(path)
+
+
+@functools.cache
+def shipped_gloss_model() -> Model | None:
+    """The model for English glosses of other languages, if one ships (else None)."""
+    data = resources.files("tutela.injection").joinpath("data").joinpath(GLOSS_MODEL_FILE)
+    if not data.is_file():
+        return None
     with resources.as_file(data) as path:
         return Model.load(path)
