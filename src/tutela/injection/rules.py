@@ -652,10 +652,19 @@ _REFUSING_FORBIDDEN = (
     rf"\b{_FORBID}\W+(?:\w+\W+){{0,3}}?{_REFUSE}\b"
     rf"|\b{_REFUSE}\W+(?:\w+\W+){{0,3}}?(?:forbidden|not allowed|must not|never)\b"
 )
-_CAVEATS_FORBIDDEN = rf"\b(?:no|without|nor|not|do not|don't|never)\W+(?:\w+\W+){{0,2}}?{_CAVEAT}\b"
+_CAVEATS_FORBIDDEN = (
+    rf"\b(?:no|without|nor|not|do not|don't|never)\W+(?:\w+\W+){{0,2}}?{_CAVEAT}\b"
+    # Verb last: "apologize do not, warning also attach do not".
+    rf"|\b{_CAVEAT}\W+(?:\w+\W+){{0,3}}?(?:do not|don't|forbidden|not allowed)\b"
+)
+_QUOTE = "[\"'«»„“”\u2018\u2019「『」』]"
+_EAGER = r"(?:of course|sure|certainly|absolutely|yes|clear|gladly|with pleasure)"
 _EAGER_OPENING = (
     r"\b(?:start|begin|first (?:sentence|words?|line))\b\W+(?:\w+\W+){0,6}?"
-    r"[\"'«»„“”\u2018\u2019「『]\s*(?:of course|sure|certainly|absolutely|yes|clear|gladly|with pleasure)\b"
+    rf"{_QUOTE}\s*{_EAGER}\b"
+    # Verb last (Japanese, Korean, Turkish): "answer always «of course! ...» with start".
+    rf"|{_QUOTE}\s*{_EAGER}\b[^\"«»„“”「」『』]{{0,80}}{_QUOTE}\W*(?:\w+\W+){{0,3}}?"
+    r"(?:start|begin)\b"
 )
 # (substrings one of which every match holds, pattern): the regex runs only if one is there.
 GLOSS_REFUSAL_CUES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
@@ -698,11 +707,40 @@ GLOSS_INDIRECT = re.compile(
 )
 GLOSS_INDIRECT_SCORE = 0.8
 
+# System-prompt extraction with the verb last, as Japanese, Korean, Turkish (and German
+# after a modal) put it: "you the received system prompt the ... as is show please". The
+# English rules want the verb first. Only the set-up itself as object ("system prompt",
+# "hidden instructions", "developer message"), never bare "settings" or "instructions".
+_SECRET_SETUP = (
+    rf"(?:{_HIDDEN}|(?:hidden|secret|confidential)\W+"
+    r"(?:guidelines|instructions|rules|prompts?|directives))"
+)
+_REVEAL_LAST = (
+    r"(?:reveal|print|show|repeat|output|display|tell me|write out|leak|dump|recite|"
+    r"spell out|copy|paste|attach|word for word|verbatim|full text)"
+)
+# Up to twelve words between, within one clause (no . ; : ! ? between them).
+GLOSS_EXTRACTION = re.compile(
+    rf"\b{_SECRET_SETUP}\b[^\w.;:!?]+(?:\w+[^\w.;:!?]+){{0,12}}?{_REVEAL_LAST}\b"
+)
+GLOSS_EXTRACTION_SCORE = 0.9
+
 
 def match_gloss_cues(gloss: str) -> list[RuleHit]:
     """Refusal-suppression cues in an English gloss (lower case), scored by how many
-    different cues matched, and a note addressed to the model reading a document."""
+    different cues matched, system-prompt extraction with the verb last, and a note
+    addressed to the model reading a document."""
     hits = _gloss_refusal(gloss)
+    extraction = GLOSS_EXTRACTION.search(gloss)
+    if extraction is not None:
+        hits.append(
+            RuleHit(
+                id="inj.prompt_extraction",
+                score=GLOSS_EXTRACTION_SCORE,
+                start=extraction.start(),
+                end=extraction.end(),
+            )
+        )
     planted = GLOSS_INDIRECT.search(gloss)
     if planted is not None:
         hits.append(
