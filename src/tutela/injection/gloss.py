@@ -63,6 +63,18 @@ _MIN_SENTENCE_WORDS = 5  # a shorter sentence is too short to tell its language
 # English and of several others, and the letters of code ("a-zA-Z", "%d", "np.dot").
 _MIN_EVIDENCE = 3
 _MAX_SENTENCES = 400  # read for a sentence in another language: bounds the work per text
+_MIN_PART = 4  # letters in the shorter part of a compound, after its linking letters
+_LINKS = ("", "s", "es", "n", "en")  # what joins the parts: Sicherheit-s-filter
+COMPOUNDING = ("de", "nl")
+ROMANCE = ("fr", "es", "it", "pt")  # adjectives after the noun
+# The set-up's nouns with a Romance adjective after them ("directives initial", "prompt
+# of system"), turned round so the English rules and the model read them as English.
+_POSTNOMINAL = re.compile(
+    r"\b(instructions?|directives?|guidelines|rules|prompts?|configuration|settings|"
+    r"indications|orders|commands|restrictions|filters|limits|policies)\s+"
+    r"(?:of\s+(?:the\s+)?(?=system\b))?"
+    r"(initial|previous|prior|earlier|hidden|secret|original|confidential|internal|system)\b"
+)
 _MIN_SCRIPT_LETTERS = 8  # Han, kana, Hangul or Cyrillic letters that make a text theirs
 # Sentence ends: ". ", "! ", "? ", a line break, or CJK full stops (no space after them).
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
@@ -130,6 +142,7 @@ class Dictionary:
     phrase_stems: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
     # First character of a Han, kana or Hangul key: the lengths of such keys, longest first.
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    compounds: bool = False  # German and Dutch glue nouns: "Sicherheits|filter"
 
     def add(self, foreign: str, english: str) -> None:
         if len(foreign.split()) > MAX_PHRASE:
@@ -174,6 +187,36 @@ class Dictionary:
         for stem, english in self.stems_by_start.get(word[:MIN_STEM], ()):
             if word.startswith(stem):
                 return english
+        return None
+
+    def gloss_word(self, word: str) -> str | None:
+        """``word``'s English for a gloss: as ``word``, and in a language that glues nouns,
+        a compound as its parts ("sicherheitsfilter": safety filter, where the stem alone
+        said "safety"; "wartungsmodus": maintenance mode, where nothing was known)."""
+        if not self.compounds or len(word) < 2 * _MIN_PART:
+            return self.word(word)
+        found = self.words.get(word)
+        if found is not None:
+            return found
+        for stem, english in self.stems_by_start.get(word[:MIN_STEM], ()):
+            if word.startswith(stem):
+                tail = self._part(word[len(stem) :])
+                return f"{english} {tail}" if tail else english
+        for cut in range(len(word) - _MIN_PART, _MIN_PART - 1, -1):  # longest head first
+            head = self.words.get(word[:cut])
+            if head is not None:
+                tail = self._part(word[cut:])
+                if tail:
+                    return f"{head} {tail}"
+        return None
+
+    def _part(self, rest: str) -> str | None:
+        """The English of the rest of a compound, after a linking "s", "es", "n" or "en"."""
+        for link in _LINKS:
+            if rest.startswith(link) and len(rest) - len(link) >= _MIN_PART:
+                found = self.word(rest[len(link) :])
+                if found is not None:
+                    return found
         return None
 
 
@@ -233,6 +276,7 @@ class Glossary:
                 except ValueError as exc:
                     raise ValueError(f"gloss/{lang}.tsv line {number}: {exc}") from None
             dictionary.freeze()
+            dictionary.compounds = lang in COMPOUNDING
             dictionaries[lang] = dictionary
         return cls(dictionaries, min_coverage=min_coverage)
 
@@ -349,7 +393,10 @@ class Glossary:
             unknown += misses
         if not glossed:
             return None
-        return Gloss(lang, " ".join(pieces), known / max(1, known + unknown))
+        english = " ".join(pieces)
+        if lang in ROMANCE:  # "instructions previous" reads as English: "previous instructions"
+            english = _POSTNOMINAL.sub(r"\2 \1", english)
+        return Gloss(lang, english, known / max(1, known + unknown))
 
 
 def _gloss_words(
@@ -361,7 +408,7 @@ def _gloss_words(
     # The text's words looked up once (``memo`` lives for one gloss: a text's words are
     # pieces of the prompt, never kept).
     for w in set(words).difference(memo):
-        memo[w] = dictionary.word(w)
+        memo[w] = dictionary.gloss_word(w)
     lookup = memo
     table, phrases, phrase_stems = dictionary.words, dictionary.phrases, dictionary.phrase_stems
     out = [parts[0]]
