@@ -116,7 +116,7 @@ def test_the_prefilters_agree_with_python_on_every_language() -> None:
                 found = {id(r) for r in prefilter.candidates(lowered) if r.pattern.search(lowered)}
                 assert found == truth, lowered[:80]
             checked += 1
-    assert checked == 360 + 240 + 4 * 288 + 240 + 357 + 5 * 320
+    assert checked == 360 + 240 + 4 * 288 + 240 + 357 + 357 + 5 * 320
 
 
 def test_loosening_leaves_no_word_class() -> None:
@@ -125,3 +125,12 @@ def test_loosening_leaves_no_word_class() -> None:
     )
     with pytest.raises(ValueError, match="word class"):
         rules._loosen(r"\w{3}")
+
+
+def test_spanish_if_is_not_an_ai_addressed() -> None:
+    # "si" is "if" in Spanish, French and Italian; it once read as Polish "SI" (AI).
+    text = (
+        "Hemos recibido una solicitud para restablecer tu contraseña. Si no has solicitado "
+        "este cambio, ignora este mensaje y avisa al servicio de informática."
+    )
+    assert not any(hit.id == "inj.indirect_address" for hit in rules.match_rules(text))

@@ -454,8 +454,9 @@ I18N_RULES: tuple[tuple[str, float, str, str], ...] = (
     (
         "inj.indirect_address",
         0.8,
-        "ki ia ai si ии модел model modèle modelo modello asistent assistent yapay 人工智能 模型 モデル 모델",
-        r"(?:\b(?:ki|ki-\w+|sprachmodell|ia|l'ia|l’ia|mod(?:è|e)le|modelo|modello|ai|si|"
+        "ki ia ai ии модел нейросет model modèle modelo modello asistent assistent yapay 人工智能 模型 モデル 모델",
+        # Not Polish "SI" (for AI): lower-cased it is "si", "if" in Spanish, French, Italian.
+        r"(?:\b(?:ki|ki-\w+|sprachmodell|ia|l'ia|l’ia|mod(?:è|e)le|modelo|modello|ai|"
         r"taalmodel|asystent\w*|ии|языков\w+ модел\w*|модел\w*|нейросет\w*|yapay zek\w*)\b"
         r"[\s,]+(?:\w+\W+){0,6}?(?:diese[nrsm]?|cette|ce|cet|esta|este|questa|questo|essa|esse|"
         r"deze|dit|t(?:ę|e)n|t(?:ą|a)|ten|eту|эту|этот|это|этого|этой|bu)\s+(?:seite|dokument|"
