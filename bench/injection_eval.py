@@ -44,7 +44,7 @@ import train  # noqa: E402
 from injection_triggers import TRIGGER_BENIGN_EVAL  # noqa: E402
 
 from tutela.injection.detector import DEFAULT_THRESHOLDS, Detector  # noqa: E402
-from tutela.injection.model import MODEL_FILE, Model, shipped_model  # noqa: E402
+from tutela.injection.model import GLOSS_MODEL_FILE, MODEL_FILE, Model, shipped_model  # noqa: E402
 
 
 def _source(context: str) -> str:
@@ -323,6 +323,14 @@ def latency(model: Model, clean: list[corpus.Doc]) -> dict[str, str]:
     )
     with gzip.open(path) as handle:
         results["model json"] = f"{len(handle.read()) / 1024:.0f} KiB"
+    gloss_path = path.with_name(GLOSS_MODEL_FILE)
+    if gloss_path.is_file():
+        t0 = time.perf_counter()
+        gloss_model = Model.load(gloss_path)
+        results["gloss model load"] = f"{(time.perf_counter() - t0) * 1000:.0f} ms"
+        results["gloss model file"] = (
+            f"{gloss_path.stat().st_size / 1024:.0f} KiB gzip, {len(gloss_model.weights)} weights"
+        )
     return results
 
 
