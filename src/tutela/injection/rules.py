@@ -724,6 +724,10 @@ GLOSS_EXTRACTION = re.compile(
     rf"\b{_SECRET_SETUP}\b[^\w.;:!?]+(?:\w+[^\w.;:!?]+){{0,12}}?{_REVEAL_LAST}\b"
 )
 GLOSS_EXTRACTION_SCORE = 0.9
+_GLOSS_PHRASES = (
+    ("inj.prompt_extraction", GLOSS_EXTRACTION, GLOSS_EXTRACTION_SCORE),
+    ("inj.indirect_address", GLOSS_INDIRECT, GLOSS_INDIRECT_SCORE),
+)
 
 
 def match_gloss_cues(gloss: str) -> list[RuleHit]:
@@ -731,26 +735,10 @@ def match_gloss_cues(gloss: str) -> list[RuleHit]:
     different cues matched, system-prompt extraction with the verb last, and a note
     addressed to the model reading a document."""
     hits = _gloss_refusal(gloss)
-    extraction = GLOSS_EXTRACTION.search(gloss)
-    if extraction is not None:
-        hits.append(
-            RuleHit(
-                id="inj.prompt_extraction",
-                score=GLOSS_EXTRACTION_SCORE,
-                start=extraction.start(),
-                end=extraction.end(),
-            )
-        )
-    planted = GLOSS_INDIRECT.search(gloss)
-    if planted is not None:
-        hits.append(
-            RuleHit(
-                id="inj.indirect_address",
-                score=GLOSS_INDIRECT_SCORE,
-                start=planted.start(),
-                end=planted.end(),
-            )
-        )
+    for rule_id, pattern, score in _GLOSS_PHRASES:
+        found = pattern.search(gloss)
+        if found is not None:
+            hits.append(RuleHit(id=rule_id, score=score, start=found.start(), end=found.end()))
     return hits
 
 
