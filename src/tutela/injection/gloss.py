@@ -27,7 +27,9 @@ How a text is glossed:
    counts towards a window's length (a run of unknown Han, kana or Hangul counts one word
    per two characters). Unknown ASCII words are kept: they are often English. A word
    right after ``-``, ``%``, ``$``, ``/`` or a bracket is an option or a placeholder and is
-   not glossed.
+   not glossed. German and Dutch compounds are glossed as their parts ("Sicherheitsfilter":
+   safety filter); in Romance languages the set-up's nouns and the adjective after them
+   are turned round ("instructions previous": previous instructions).
 3. **Only what it can read.** A sentence of which the dictionary knows less than
    ``MIN_COVERAGE`` becomes fillers alone: its few known words would stand alone to the
    model ("instructions ... mode ... output") and look like an attack, while as fillers
@@ -184,9 +186,14 @@ class Dictionary:
         found = self.words.get(word)
         if found is not None:
             return found
+        stem = self._longest_stem(word)
+        return stem[1] if stem else None
+
+    def _longest_stem(self, word: str) -> tuple[str, str] | None:
+        """``(stem, english)`` of the longest stem ``word`` starts with, or None."""
         for stem, english in self.stems_by_start.get(word[:MIN_STEM], ()):
             if word.startswith(stem):
-                return english
+                return stem, english
         return None
 
     def gloss_word(self, word: str) -> str | None:
@@ -198,10 +205,10 @@ class Dictionary:
         found = self.words.get(word)
         if found is not None:
             return found
-        for stem, english in self.stems_by_start.get(word[:MIN_STEM], ()):
-            if word.startswith(stem):
-                tail = self._part(word[len(stem) :])
-                return f"{english} {tail}" if tail else english
+        stem = self._longest_stem(word)
+        if stem is not None:
+            tail = self._part(word[len(stem[0]) :])
+            return f"{stem[1]} {tail}" if tail else stem[1]
         for cut in range(len(word) - _MIN_PART, _MIN_PART - 1, -1):  # longest head first
             head = self.words.get(word[:cut])
             if head is not None:
