@@ -603,22 +603,33 @@ def _bytewise(pattern: str) -> str:
     return _COUNTED.sub(lambda m: f"{m[1]}{{{m[2]},{4 * int(m[3])}}}", pattern)
 
 
+# A run of word characters and spaces holds no ASCII punctuation ("_" is a word character):
+# a superset of ``\w``, ``\s`` and ``(?:\w+\s+)`` runs that, unlike ".*", cannot cross a
+# full stop or a comma, so words of a look-alike from different sentences do not add up.
+_WORDS_AND_SPACES = r"[^!-/:-@\[-^`{-~]*"
 _GAPS = (
-    (re.compile(r"\(\?:\\w\+\\[sW]\+\)(?:\{\d*,?\d*\}|[?*+])\??"), ".*"),  # (?:\w+\s+){0,3}?
+    (
+        re.compile(r"\(\?:\\w\+\\s\+\)(?:\{\d*,?\d*\}|[?*+])\??"),
+        _WORDS_AND_SPACES,
+    ),  # (?:\w+\s+){0,3}?
+    (re.compile(r"\(\?:\\w\+\\W\+\)(?:\{\d*,?\d*\}|[?*+])\??"), ".*"),  # (?:\w+\W+){0,8}?
     (re.compile(r"\(\?:\[\\s,\]\+\)"), ".*"),
-    (re.compile(r"\[\^[^\]]*\]\{\d*,?\d*\}\??"), ".*"),  # [^.!?\n]{0,40}?
-    (re.compile(r"\\W\{\d*,?\d*\}\??"), ".*"),  # \W{0,4}
+    (re.compile(r"(\[\^[^\]]*\])\{\d*,?\d*\}\??"), r"\1*"),  # [^.!?\n]{0,40}? keeps its class
+    (re.compile(r"\\W\{\d*,(\d+)\}\??"), r".{0,\1}"),  # \W{0,4}: at most four characters
+    (re.compile(r"\\W\{\d*,?\d*\}\??"), ".*"),
     (re.compile(r"\[\\s,\]\+"), ".*"),
-    (re.compile(r"\\[swW][+*]\??"), ".*"),  # \s+ \w* \W+
-    (re.compile(r"\[\\w-\]\*"), ".*"),
+    (re.compile(r"\\[sw][+*]\??"), _WORDS_AND_SPACES),  # \s+ \w*
+    (re.compile(r"\\W[+*]\??"), ".*"),
+    (re.compile(r"\[\\w-\]\*"), r"[^!-,.-/:-@\[-^`{-~]*"),  # and "-"
     (re.compile(r"\\b"), ""),
 )
 
 
 def _loosen(pattern: str) -> str:
-    """``pattern`` with every gap of words or spaces widened to ``.*``: a superset."""
+    """``pattern`` with every gap of words or spaces widened to a superset without word
+    classes (Hyperscan compiles those slowly in UTF-8 mode)."""
     for gap, wider in _GAPS:
-        pattern = gap.sub(wider, pattern)
+        pattern = gap.sub(lambda m, w=wider: m.expand(w) if m.re.groups else w, pattern)
     if re.search(r"\\[wW]", pattern):
         raise ValueError(f"a word class is left in a loosened pattern: {pattern[:60]}")
     return pattern
