@@ -26,7 +26,7 @@ from tutela.digests import DigestCache, KeyedDigest
 from tutela.injection.gloss import Glossary, shipped_glossary
 from tutela.injection.model import Model, shipped_gloss_model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
-from tutela.injection.rules import RuleHit, match_gloss_cues, match_rules
+from tutela.injection.rules import RuleHit, match_gloss, match_rules
 from tutela.injection.suffix import SuffixCheck
 
 __all__ = [
@@ -185,7 +185,7 @@ class Detector:
             language, english, _ = glossed
             # The gloss is lower-cased ASCII-or-kept text of an already normalised one.
             gloss_model = self.gloss_model.score(english)
-            gloss_hits = match_rules(english) + match_gloss_cues(english)
+            gloss_hits = match_gloss(english)
             gloss_score = _noisy_or(gloss_model, _rule_score(gloss_hits))
             if gloss_score > score:
                 score = gloss_score

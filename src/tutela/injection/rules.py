@@ -9,8 +9,10 @@ by the detector from what normalisation undid, not by a pattern here.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -625,11 +627,15 @@ _GAPS = (
 )
 
 
+def _widen(wider: str, gap: re.Match[str]) -> str:
+    return gap.expand(wider) if gap.re.groups else wider  # literally: "\\[" stays as it is
+
+
 def _loosen(pattern: str) -> str:
     """``pattern`` with every gap of words or spaces widened to a superset without word
     classes (Hyperscan compiles those slowly in UTF-8 mode)."""
     for gap, wider in _GAPS:
-        pattern = gap.sub(lambda m, w=wider: m.expand(w) if m.re.groups else w, pattern)
+        pattern = gap.sub(functools.partial(_widen, wider), pattern)
     if re.search(r"\\[wW]", pattern):
         raise ValueError(f"a word class is left in a loosened pattern: {pattern[:60]}")
     return pattern
@@ -647,6 +653,7 @@ def _compile(hyperscan: Any, expressions: list[str], flags: int) -> Any:
 
 
 _prefilter: _Prefilter | None = None
+_gloss_prefilter: _Prefilter | None = None
 
 
 # Refusal suppression as it reads in a word-by-word gloss of another language (gloss.py):
@@ -677,25 +684,17 @@ _EAGER_OPENING = (
     rf"|{_QUOTE}\s*{_EAGER}\b[^\"«»„“”「」『』]{{0,80}}{_QUOTE}\W*(?:\w+\W+){{0,3}}?"
     r"(?:start|begin)\b"
 )
-# (substrings one of which every match holds, pattern): the regex runs only if one is there.
-GLOSS_REFUSAL_CUES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
-    (("refus", "declin", "reject", "say no"), re.compile(_REFUSING_FORBIDDEN)),
-    (
-        (
-            "warning",
-            "disclaim",
-            "moral",
-            "ethic",
-            "apolog",
-            "sorry",
-            "sermon",
-            "preach",
-            "caveat",
-            "lecture",
-        ),
-        re.compile(_CAVEATS_FORBIDDEN),
+# Needles: substrings one of which every match holds (the prefilter without Hyperscan).
+GLOSS_REFUSAL_CUES: tuple[Rule, ...] = (
+    _rule(REFUSAL_ID, 0.0, "refus declin reject say no", _REFUSING_FORBIDDEN),
+    _rule(
+        REFUSAL_ID,
+        0.0,
+        "warning disclaim moral ethic apolog sorry sermon preach caveat lecture",
+        _CAVEATS_FORBIDDEN,
     ),
-    (("start", "begin", "first"), re.compile(_EAGER_OPENING)),
+    # Its quotes are not ASCII: Hyperscan reads it in UTF-8 mode.
+    _rule(REFUSAL_ID, 0.0, "start begin first", _EAGER_OPENING, unicode=True),
 )
 GLOSS_CUE_SCORES = (0.0, 0.6, 0.93, 0.95)
 
@@ -708,7 +707,7 @@ _ADDRESSEE = (
     r"(?:ai|a i|artificial intelligence|assistants?|language models?|llms?|models?|chatbots?|"
     r"bots?|neural networks?|agents?|copilot|automatic (?:systems?|assistants?))"
 )
-GLOSS_INDIRECT = re.compile(
+_GLOSS_INDIRECT = (
     r"\b(?:notes?|instructions?|remarks?|notices?|hints?|messages?|orders?|directives?|ps|p s)"
     rf"\W+(?:for|to|at)\W+(?:\w+\W+){{0,2}}?{_ADDRESSEE}\b"
     rf"|\battention\W+(?:\w+\W+){{0,2}}?{_ADDRESSEE}\b"
@@ -716,7 +715,12 @@ GLOSS_INDIRECT = re.compile(
     r"(?:that|which|who|reading|processing|summari[sz]ing|analy[sz]ing|evaluating)\b"
     rf"|\bif\W+you\W+(?:are|r)\W+(?:an?\W+)?(?:\w+\W+)?{_ADDRESSEE}\b"
 )
-GLOSS_INDIRECT_SCORE = 0.8
+GLOSS_INDIRECT = _rule(
+    "inj.indirect_address",
+    0.8,
+    "ai a i artificial assistant model llm bot neural agent copilot automatic",
+    _GLOSS_INDIRECT,
+)
 
 # System-prompt extraction with the verb last, as Japanese, Korean, Turkish (and German
 # after a modal) put it: "you the received system prompt the ... as is show please". The
@@ -731,39 +735,44 @@ _REVEAL_LAST = (
     r"spell out|copy|paste|attach|word for word|verbatim|full text)"
 )
 # Up to twelve words between, within one clause (no . ; : ! ? between them).
-GLOSS_EXTRACTION = re.compile(
-    rf"\b{_SECRET_SETUP}\b[^\w.;:!?]+(?:\w+[^\w.;:!?]+){{0,12}}?{_REVEAL_LAST}\b"
+GLOSS_EXTRACTION = _rule(
+    "inj.prompt_extraction",
+    0.9,
+    "system initial hidden secret original prompt developer instructions access password "
+    "confidential",
+    rf"\b{_SECRET_SETUP}\b[^\w.;:!?]+(?:\w+[^\w.;:!?]+){{0,12}}?{_REVEAL_LAST}\b",
 )
-GLOSS_EXTRACTION_SCORE = 0.9
-_GLOSS_PHRASES = (
-    ("inj.prompt_extraction", GLOSS_EXTRACTION, GLOSS_EXTRACTION_SCORE),
-    ("inj.indirect_address", GLOSS_INDIRECT, GLOSS_INDIRECT_SCORE),
-)
+# Matched on glosses only, after the English rules.
+GLOSS_CUES: tuple[Rule, ...] = (*GLOSS_REFUSAL_CUES, GLOSS_EXTRACTION, GLOSS_INDIRECT)
+_GLOSS_REFUSAL = frozenset(id(rule) for rule in GLOSS_REFUSAL_CUES)
+_GLOSS_CUES = frozenset(id(rule) for rule in GLOSS_CUES)
 
 
 def match_gloss_cues(gloss: str) -> list[RuleHit]:
     """Refusal-suppression cues in an English gloss (lower case), scored by how many
     different cues matched, system-prompt extraction with the verb last, and a note
     addressed to the model reading a document."""
-    hits = _gloss_refusal(gloss)
-    for rule_id, pattern, score in _GLOSS_PHRASES:
-        found = pattern.search(gloss)
-        if found is not None:
-            hits.append(RuleHit(id=rule_id, score=score, start=found.start(), end=found.end()))
-    return hits
+    return _gloss_cue_hits(gloss, GLOSS_CUES)
 
 
-def _gloss_refusal(gloss: str) -> list[RuleHit]:
-    found = [
-        match
-        for needles, pattern in GLOSS_REFUSAL_CUES
-        if any(n in gloss for n in needles) and (match := pattern.search(gloss)) is not None
-    ]
-    if not found:
-        return []
-    score = GLOSS_CUE_SCORES[min(len(found), len(GLOSS_CUE_SCORES) - 1)]
-    first = min(found, key=lambda m: m.start())
-    return [RuleHit(id=REFUSAL_ID, score=score, start=first.start(), end=first.end())]
+def _gloss_cue_hits(gloss: str, candidates: Iterable[Rule]) -> list[RuleHit]:
+    refusals: list[re.Match[str]] = []
+    phrases: list[RuleHit] = []
+    for rule in candidates:
+        found = rule.pattern.search(gloss)
+        if found is None:
+            continue
+        if id(rule) in _GLOSS_REFUSAL:
+            refusals.append(found)
+        else:
+            phrases.append(
+                RuleHit(id=rule.id, score=rule.score, start=found.start(), end=found.end())
+            )
+    if not refusals:
+        return phrases
+    score = GLOSS_CUE_SCORES[min(len(refusals), len(GLOSS_CUE_SCORES) - 1)]
+    first = min(refusals, key=lambda m: m.start())
+    return [RuleHit(id=REFUSAL_ID, score=score, start=first.start(), end=first.end()), *phrases]
 
 
 def match_rules(text: str) -> list[RuleHit]:
@@ -772,9 +781,27 @@ def match_rules(text: str) -> list[RuleHit]:
     if _prefilter is None:
         _prefilter = _Prefilter(RULES + CUES)
     lowered = text.lower()
+    return _rule_hits(lowered, _prefilter.candidates(lowered))
+
+
+def match_gloss(gloss: str) -> list[RuleHit]:
+    """``match_rules`` and ``match_gloss_cues`` of an English gloss (lower case), with one
+    Hyperscan pass for both. (The other languages' rules stay in: a gloss keeps the words
+    its dictionary does not know.)"""
+    global _gloss_prefilter
+    if _gloss_prefilter is None:
+        _gloss_prefilter = _Prefilter(RULES + CUES + GLOSS_CUES)
+    lowered = gloss.lower()  # already is: glossaries are lower case
+    candidates = _gloss_prefilter.candidates(lowered)
+    cues = [rule for rule in candidates if id(rule) in _GLOSS_CUES]
+    rules = [rule for rule in candidates if id(rule) not in _GLOSS_CUES] if cues else candidates
+    return _rule_hits(lowered, rules) + _gloss_cue_hits(lowered, cues)
+
+
+def _rule_hits(lowered: str, candidates: list[Rule]) -> list[RuleHit]:
     hits: list[RuleHit] = []
     cues: dict[str, list[re.Match[str]]] = {}
-    for rule in _prefilter.candidates(lowered):
+    for rule in candidates:
         match = rule.pattern.search(lowered)
         if match is None:
             continue
