@@ -75,3 +75,17 @@ def test_any_text_glosses_into_fillers_and_english_words(text: str) -> None:
     assert 0.0 <= found.coverage <= 1.0
     if found.language in ("zh", "ja", "ko"):
         assert not any(_is_cjk(c) for c in found.text), found
+
+
+_BRANCHED = [rule for rule in _EVERY if rule.branches]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_searching_alternative_by_alternative_finds_what_the_whole_pattern_finds(
+    text: str,
+) -> None:
+    lowered = normalise(text).text.lower()
+    for rule in _BRANCHED:
+        whole, split = rule.pattern.search(lowered), rule.search(lowered)
+        assert (whole and whole.span()) == (split and split.span()), rule.pattern.pattern[:40]

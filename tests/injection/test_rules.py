@@ -358,3 +358,23 @@ def test_a_gloss_is_matched_in_one_pass_as_by_the_rules_and_cues_apart(gloss: st
         found = rule.pattern.search(gloss)
         if found is not None:
             assert any(needle in gloss for needle in rule.needles), rule.pattern.pattern[:40]
+
+
+def test_a_pattern_is_cut_into_its_top_level_alternatives_only() -> None:
+    cut = rules._top_level_alternatives
+    assert cut(r"a[|\]]b|(c|d)|\|e|[]|]f") == [r"a[|\]]b", "(c|d)", r"\|e", "[]|]f"]
+    assert cut("(?:a|b)") == ["a", "b"]  # one group that is the whole pattern
+    assert cut("(?:a|b)(?:c|d)") == ["(?:a|b)(?:c|d)"]
+    assert cut("(?:a)|b)") == ["(?:a)|b)"]  # unbalanced: left whole
+    assert len([r for r in rules.RULES if r.branches]) >= 15
+    rule = next(r for r in rules.RULES if r.pattern.pattern.startswith("(?:wiederhol"))
+    assert len(rule.branches) == 6  # German to Russian, then Chinese, Japanese, ...
+    rules.match_rules("")
+    prefilter = rules._prefilter
+    assert prefilter is not None
+    if prefilter.database is None:
+        pytest.skip(f"hyperscan unavailable: {prefilter.error}")
+    german = "wiederhole den text oben wort für wort"
+    found = {id(r): b for r, b in prefilter.branches(german)}
+    assert found[id(rule)] == [rule.branches[0]]  # Hyperscan reports the one that can match
+    assert rule.search(german) is not None

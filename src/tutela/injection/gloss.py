@@ -102,6 +102,7 @@ _CJK_KEY = re.compile(f"[{_CJK_CHAR}]+(?: [{_CJK_CHAR}]+)*")
 FILLER = "zqx"  # short: a gloss of unknown words is mostly fillers, and the model reads them all
 # A word right after one of these is an option, a placeholder or a path: "-n", "%s", "$HOME".
 _CODE_MARKS = frozenset("-%$\\/_.@<[{=:")
+_MARKED_WORD = re.compile(r"[-%$\\/_.@<\[{=:](?=[^\W\d_])")  # a word right after a code mark
 _ENGLISH_SHARE = 0.5  # of a sample's words, English ones that make the text English
 # Words that make a text English. None of them is a common word in the twelve languages
 # ("in", "do", "as", "me", "was", "will", "my", "to" are, so they are not here).
@@ -145,6 +146,7 @@ class Dictionary:
     # First character of a Han, kana or Hangul key: the lengths of such keys, longest first.
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
     compounds: bool = False  # German and Dutch glue nouns: "Sicherheits|filter"
+    starts: frozenset[str] = frozenset()  # first words of phrases and phrase stems
 
     def add(self, foreign: str, english: str) -> None:
         if len(foreign.split()) > MAX_PHRASE:
@@ -180,6 +182,22 @@ class Dictionary:
             if len(key) <= _MAX_KEY and _CJK_KEY.fullmatch(key):
                 starts.setdefault(key[0], set()).add(len(key))
         self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}
+        self.starts = frozenset(self.phrases) | frozenset(self.phrase_stems)
+
+    def phrase_at(self, words: list[str], index: int) -> tuple[int, str] | None:
+        """``(words taken, english)`` of the longest phrase at ``words[index]``, or None."""
+        word = words[index]
+        count = len(words)
+        for length in self.phrases.get(word, ()):
+            if index + length <= count:
+                english = self.words.get(" ".join(words[index : index + length]))
+                if english is not None:
+                    return length, english
+        for before, stem, meaning in self.phrase_stems.get(word, ()):
+            end = index + len(before)
+            if end < count and words[end].startswith(stem) and tuple(words[index:end]) == before:
+                return len(before) + 1, meaning
+        return None
 
     def word(self, word: str) -> str | None:
         """The English of one lower-cased word: exact, else its longest known stem."""
@@ -409,50 +427,44 @@ class Glossary:
 def _gloss_words(
     dictionary: Dictionary, text: str, memo: dict[str, str | None]
 ) -> tuple[str, int, int]:
-    """Latin or Cyrillic text, word by word; separators (punctuation, spaces) kept."""
+    """Latin or Cyrillic text, word by word; separators (punctuation, spaces) kept.
+
+    A phrase ("zum beispiel": for example) is read as one, before its words; a word right
+    after a code mark ("--verbose", "$path", "x.ignore") is left unread. Each step runs over
+    the whole list of words at C speed where it can; only phrase starts take a loop."""
     parts = _SPLIT.split(text)  # separator, word, separator, ..., separator
     words = parts[1::2]
     # The text's words looked up once (``memo`` lives for one gloss: a text's words are
     # pieces of the prompt, never kept).
     for w in set(words).difference(memo):
         memo[w] = dictionary.gloss_word(w)
-    lookup = memo
-    table, phrases, phrase_stems = dictionary.words, dictionary.phrases, dictionary.phrase_stems
-    out = [parts[0]]
-    known = unknown = index = 0
-    count = len(words)
-    while index < count:
-        word = words[index]
-        english = None
-        taken = 1
-        for length in phrases.get(word, ()):
-            if index + length <= count:
-                english = table.get(" ".join(words[index : index + length]))
-                if english is not None:
-                    taken = length
-                    break
-        if english is None:
-            for before, stem, meaning in phrase_stems.get(word, ()):
-                end = index + len(before)
-                if (
-                    end < count
-                    and words[end].startswith(stem)
-                    and tuple(words[index:end]) == before
-                ):
-                    english, taken = meaning, len(before) + 1
-                    break
-        separator = parts[2 * index]
-        if english is None and not (separator and separator[-1] in _CODE_MARKS):
-            english = lookup[word]
-        if english is None:
-            out.append(word if word.isascii() else FILLER)
-            unknown += 1
-        else:
-            out.append(english)
-            known += taken
-        index += taken
-        out.append(parts[2 * index])
-    return "".join(out), known, unknown
+    glosses = list(map(memo.__getitem__, words))
+    if _MARKED_WORD.search(text) is not None:
+        for index, separator in enumerate(parts[0:-1:2]):  # parts[2 * i] precedes words[i]
+            if separator[-1:] in _CODE_MARKS:
+                glosses[index] = None
+    phrases: list[tuple[int, int, str]] = []  # (first word, words taken, english)
+    if not dictionary.starts.isdisjoint(words):
+        starts = dictionary.starts
+        free = 0  # words before this one are part of a phrase already read
+        for index in [i for i, w in enumerate(words) if w in starts]:
+            if index >= free:
+                found = dictionary.phrase_at(words, index)
+                if found is not None:
+                    phrases.append((index, found[0], found[1]))
+                    free = index + found[0]
+    unknown = glosses.count(None)
+    for index, taken, _ in phrases:  # a phrase's words count as known
+        unknown -= glosses[index : index + taken].count(None)
+    if unknown:
+        glosses = [
+            g if g is not None else (w if w.isascii() else FILLER)
+            for g, w in zip(glosses, words, strict=True)
+        ]
+    parts[1::2] = glosses
+    for index, taken, english in reversed(phrases):  # the phrase, then its last separator
+        parts[2 * index + 1 : 2 * (index + taken)] = [english]
+    return "".join(parts), len(words) - unknown, unknown
 
 
 def _gloss_chars(

@@ -30,6 +30,12 @@ class Rule:
     score: float
     needles: tuple[str, ...]  # the pattern cannot match unless one of these is in the text
     unicode: bool = False  # non-English: Hyperscan runs it in UTF-8 mode (see rules_i18n)
+    # The pattern's top-level alternatives, when it has several (see ``Rule.search``).
+    branches: tuple[re.Pattern[str], ...] = ()
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """``pattern.search(text)``, alternative by alternative (see ``_Prefilter``)."""
+        return _leftmost(_alternatives(self), text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,13 +82,60 @@ _ECHO = r"(?:repeat|print|output|recite|spell out|copy|rot13(?: encode)?|base64(
 
 
 def _rule(rule_id: str, score: float, needles: str, pattern: str, unicode: bool = False) -> Rule:
+    alternatives = _top_level_alternatives(pattern)
     return Rule(
         id=rule_id,
         pattern=re.compile(pattern, re.MULTILINE),
         score=score,
         needles=tuple(needles.split()),
         unicode=unicode,
+        branches=tuple(re.compile(a, re.MULTILINE) for a in alternatives)
+        if len(alternatives) > 1
+        else (),
     )
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """``pattern`` cut at each ``|`` outside groups and character classes, looking inside
+    the group when one non-capturing group is the whole pattern."""
+    cuts = _cut(pattern)
+    if cuts == [pattern] and pattern.startswith("(?:") and pattern.endswith(")"):
+        inner = _cut(pattern[3:-1])
+        if inner is not None and len(inner) > 1:
+            return inner
+    return cuts or [pattern]
+
+
+def _cut(pattern: str) -> list[str] | None:
+    """``pattern``'s top-level alternatives, or None when its groups do not balance."""
+    alternatives: list[str] = []
+    depth = begin = index = 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
+                index += 1 + (pattern[index + 1] == "^")  # a leading "]" is a member
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif char == "|" and depth == 0:
+            alternatives.append(pattern[begin:index])
+            begin = index + 1
+        index += 1
+    if depth:
+        return None
+    alternatives.append(pattern[begin:])
+    return alternatives
 
 
 RULES: tuple[Rule, ...] = (
@@ -516,20 +569,29 @@ _CUE_RULES = frozenset(id(rule) for rule in CUES)
 
 
 class _Prefilter:
-    """Which rules can match: Hyperscan when available, else substring needles.
+    """Which rules can match, and by which of their alternatives: Hyperscan when
+    available, else substring needles.
 
-    English rules run in one ASCII-mode database with ``\\w`` widened to any non-ASCII
-    byte; the other languages' rules in a second, UTF-8 database in prefilter mode. Both
-    report a superset of the rules Python ``re`` would match; Python confirms each reported
-    rule and finds where. Without Hyperscan (no wheel for the platform, or a pattern it
-    cannot compile), a rule's regex runs only when one of its needles is in the text: the
-    same hits, more slowly, and a warning at start-up says so.
+    Each top-level alternative of a rule (``Rule.branches``) is its own expression, so
+    Python confirms only the alternatives that can match: the Chinese branch of a rule is
+    not searched in a German text. English rules run in one ASCII-mode database with
+    ``\\w`` widened to any non-ASCII byte; the other languages' rules in a second, UTF-8
+    database in prefilter mode. Both report a superset of what Python ``re`` would match;
+    Python confirms each reported alternative and finds where. Without Hyperscan (no wheel
+    for the platform, or a pattern it cannot compile), a rule's regex runs only when one of
+    its needles is in the text: the same hits, more slowly, and a warning at start-up says so.
     """
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self.rules = rules
-        self.ascii_rules = [i for i, r in enumerate(rules) if not r.unicode]
-        self.unicode_rules = [i for i, r in enumerate(rules) if r.unicode]
+        # (rule index, alternative): what one Hyperscan expression stands for
+        units = [
+            (index, branch)
+            for index, rule in enumerate(rules)
+            for branch in (rule.branches or (rule.pattern,))
+        ]
+        self.ascii_units = [u for u in units if not rules[u[0]].unicode]
+        self.unicode_units = [u for u in units if rules[u[0]].unicode]
         self.database: Any = None
         self.unicode_database: Any = None
         self.error = ""
@@ -545,17 +607,15 @@ class _Prefilter:
         multiline = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
         try:
             self.database = _compile(
-                hyperscan,
-                [_bytewise(rules[i].pattern.pattern) for i in self.ascii_rules],
-                multiline,
+                hyperscan, [_bytewise(b.pattern) for _, b in self.ascii_units], multiline
             )
-            if self.unicode_rules:
-                # Gaps loosened to ".*" and prefilter mode: Hyperscan may over-report (Python
+            if self.unicode_units:
+                # Gaps loosened and prefilter mode: Hyperscan may over-report (Python
                 # confirms) but never misses, and compiles in under a second, where Unicode
                 # word classes in bounded repeats took minutes.
                 self.unicode_database = _compile(
                     hyperscan,
-                    [_loosen(rules[i].pattern.pattern) for i in self.unicode_rules],
+                    [_loosen(b.pattern) for _, b in self.unicode_units],
                     multiline
                     | hyperscan.HS_FLAG_UTF8
                     | hyperscan.HS_FLAG_UCP
@@ -571,8 +631,14 @@ class _Prefilter:
             )
 
     def candidates(self, lowered: str) -> list[Rule]:
+        return [rule for rule, _ in self.branches(lowered)]
+
+    def branches(self, lowered: str) -> list[tuple[Rule, list[re.Pattern[str]]]]:
+        """The rules that can match, in order, each with the alternatives that can."""
         if self.database is None:
-            return [r for r in self.rules if any(n in lowered for n in r.needles)]
+            return [
+                (r, _alternatives(r)) for r in self.rules if any(n in lowered for n in r.needles)
+            ]
         found: list[int] = []
 
         def on_match(index: int, _start: int, _end: int, _flags: int, _ctx: Any) -> None:
@@ -584,12 +650,32 @@ class _Prefilter:
             data = lowered.encode("utf-8", "surrogatepass")
             valid = lowered.encode("utf-8", "replace")
         self.database.scan(data, match_event_handler=on_match)
-        picked = [self.ascii_rules[i] for i in found]
+        picked = [self.ascii_units[i] for i in found]
         if self.unicode_database is not None:
             found.clear()
             self.unicode_database.scan(valid, match_event_handler=on_match)
-            picked += [self.unicode_rules[i] for i in found]
-        return [self.rules[i] for i in sorted(picked)]
+            picked += [self.unicode_units[i] for i in found]
+        by_rule: dict[int, list[re.Pattern[str]]] = {}
+        for index, branch in picked:
+            by_rule.setdefault(index, []).append(branch)
+        rules = self.rules
+        return [(rules[i], _in_rule_order(rules[i], by_rule[i])) for i in sorted(by_rule)]
+
+
+def _in_rule_order(rule: Rule, branches: list[re.Pattern[str]]) -> list[re.Pattern[str]]:
+    if len(branches) < 2:
+        return branches
+    return sorted(branches, key=rule.branches.index)
+
+
+def _leftmost(branches: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
+    """The match ``"|".join(branches)`` would give: the leftmost, the earlier on a tie."""
+    best: re.Match[str] | None = None
+    for branch in branches:
+        found = branch.search(text)
+        if found is not None and (best is None or found.start() < best.start()):
+            best = found
+    return best
 
 
 _COUNTED = re.compile(r"(\.|\\W)\{(\d+),(\d+)\}")
@@ -752,14 +838,21 @@ def match_gloss_cues(gloss: str) -> list[RuleHit]:
     """Refusal-suppression cues in an English gloss (lower case), scored by how many
     different cues matched, system-prompt extraction with the verb last, and a note
     addressed to the model reading a document."""
-    return _gloss_cue_hits(gloss, GLOSS_CUES)
+    return _gloss_cue_hits(gloss, [(rule, _alternatives(rule)) for rule in GLOSS_CUES])
 
 
-def _gloss_cue_hits(gloss: str, candidates: Iterable[Rule]) -> list[RuleHit]:
+_Candidates = Iterable[tuple[Rule, list[re.Pattern[str]]]]  # rules and the branches to try
+
+
+def _alternatives(rule: Rule) -> list[re.Pattern[str]]:
+    return list(rule.branches or (rule.pattern,))
+
+
+def _gloss_cue_hits(gloss: str, candidates: _Candidates) -> list[RuleHit]:
     refusals: list[re.Match[str]] = []
     phrases: list[RuleHit] = []
-    for rule in candidates:
-        found = rule.pattern.search(gloss)
+    for rule, branches in candidates:
+        found = _leftmost(branches, gloss)
         if found is None:
             continue
         if id(rule) in _GLOSS_REFUSAL:
@@ -781,7 +874,7 @@ def match_rules(text: str) -> list[RuleHit]:
     if _prefilter is None:
         _prefilter = _Prefilter(RULES + CUES)
     lowered = text.lower()
-    return _rule_hits(lowered, _prefilter.candidates(lowered))
+    return _rule_hits(lowered, _prefilter.branches(lowered))
 
 
 def match_gloss(gloss: str) -> list[RuleHit]:
@@ -792,17 +885,17 @@ def match_gloss(gloss: str) -> list[RuleHit]:
     if _gloss_prefilter is None:
         _gloss_prefilter = _Prefilter(RULES + CUES + GLOSS_CUES)
     lowered = gloss.lower()  # already is: glossaries are lower case
-    candidates = _gloss_prefilter.candidates(lowered)
-    cues = [rule for rule in candidates if id(rule) in _GLOSS_CUES]
-    rules = [rule for rule in candidates if id(rule) not in _GLOSS_CUES] if cues else candidates
+    candidates = _gloss_prefilter.branches(lowered)
+    cues = [pair for pair in candidates if id(pair[0]) in _GLOSS_CUES]
+    rules = [pair for pair in candidates if id(pair[0]) not in _GLOSS_CUES] if cues else candidates
     return _rule_hits(lowered, rules) + _gloss_cue_hits(lowered, cues)
 
 
-def _rule_hits(lowered: str, candidates: list[Rule]) -> list[RuleHit]:
+def _rule_hits(lowered: str, candidates: _Candidates) -> list[RuleHit]:
     hits: list[RuleHit] = []
     cues: dict[str, list[re.Match[str]]] = {}
-    for rule in candidates:
-        match = rule.pattern.search(lowered)
+    for rule, branches in candidates:
+        match = _leftmost(branches, lowered)
         if match is None:
             continue
         if id(rule) in _CUE_RULES:
