@@ -89,3 +89,11 @@ def test_searching_alternative_by_alternative_finds_what_the_whole_pattern_finds
     for rule in _BRANCHED:
         whole, split = rule.pattern.search(lowered), rule.search(lowered)
         assert (whole and whole.span()) == (split and split.span()), rule.pattern.pattern[:40]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEFgxz :\n\u00e9\u4e2d\ud800", max_size=80))
+def test_the_spaced_hex_shortcut_agrees_with_the_regex(text: str) -> None:
+    from tutela.injection.normalise import _SPACED_HEX, _has_spaced_hex
+
+    assert _has_spaced_hex(text) == (_SPACED_HEX.search(text) is not None)

@@ -26,7 +26,10 @@ _MAX_TOKEN = 24
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word and punctuation tokens; very long tokens are cut (hashes, base64)."""
-    return [t if len(t) <= _MAX_TOKEN else t[:_MAX_TOKEN] for t in _TOKEN.findall(text.lower())]
+    found = _TOKEN.findall(text.lower())
+    if max(map(len, found), default=0) <= _MAX_TOKEN:  # most texts: no loop in Python
+        return found
+    return [t if len(t) <= _MAX_TOKEN else t[:_MAX_TOKEN] for t in found]
 
 
 def token_features(toks: list[str]) -> Iterator[list[str]]:

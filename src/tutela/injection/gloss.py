@@ -41,7 +41,9 @@ project). Nothing is cached: the words of a prompt are pieces of the prompt.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -78,8 +80,10 @@ _POSTNOMINAL = re.compile(
     r"(initial|previous|prior|earlier|hidden|secret|original|confidential|internal|system)\b"
 )
 _MIN_SCRIPT_LETTERS = 8  # Han, kana, Hangul or Cyrillic letters that make a text theirs
-# Sentence ends: ". ", "! ", "? ", a line break, or CJK full stops (no space after them).
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[\u3002\uff01\uff1f])|\n+")
+# Sentences end at spaces after . ! ?, after the CJK full stop, exclamation and question
+# marks (no space after them), and at line breaks; the spaces and the line breaks go.
+# Written without look-behinds so that ``re`` skips to the marks.
+_SENTENCE_CUT = re.compile(r"[.!?](\s+)|[\u3002\uff01\uff1f]|\n+")
 
 # Whole words of letters only: the letters inside "2ee3dcc06e5" (a hash, an ID) or
 # "foo_bar" are no words of any language (as words, a hex digest read as Italian: "e d").
@@ -122,6 +126,9 @@ _SHARED_SHORT_WORDS = (
     "pro art mar"
 )
 _SHARED_SHORT = frozenset(_SHARED_SHORT_WORDS.split())
+
+
+_Pieces = tuple[list[str], int, int, int]  # sentences as glossed, words known, unknown, glossed
 
 
 class Gloss(NamedTuple):
@@ -184,10 +191,32 @@ class Dictionary:
         self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}
         self.starts = frozenset(self.phrases) | frozenset(self.phrase_stems)
 
-    def phrase_at(self, words: list[str], index: int) -> tuple[int, str] | None:
-        """``(words taken, english)`` of the longest phrase at ``words[index]``, or None."""
+    def translates(self, words: Collection[str]) -> int:
+        """How many of ``words`` this dictionary glosses as something other than the word
+        itself, exactly or by a stem (``word`` inlined: it runs for every language)."""
+        get, by_start = self.words.get, self.stems_by_start
+        count = 0
+        for word in words:
+            english = get(word)
+            if english is None:
+                english = next(
+                    (
+                        gloss
+                        for stem, gloss in by_start.get(word[:MIN_STEM], ())
+                        if word.startswith(stem)
+                    ),
+                    None,
+                )
+                if english is None:
+                    continue
+            count += english != word
+        return count
+
+    def phrase_at(self, words: list[str], index: int, stop: int) -> tuple[int, str] | None:
+        """``(words taken, english)`` of the longest phrase at ``words[index]`` that ends
+        before ``words[stop]``, or None."""
         word = words[index]
-        count = len(words)
+        count = stop
         for length in self.phrases.get(word, ()):
             if index + length <= count:
                 english = self.words.get(" ".join(words[index : index + length]))
@@ -382,7 +411,7 @@ class Glossary:
         best, best_hits = None, 0
         for lang, dictionary in self._latin:
             # A loanword glossed as itself ("url", "api") is no evidence of the language.
-            hits = sum(1 for w in foreign if dictionary.word(w) not in (None, w))
+            hits = dictionary.translates(foreign)
             if hits > best_hits:
                 best, best_hits = lang, hits
         if best is None or best_hits < MIN_SHARE * len(words) or best_hits <= english:
@@ -396,26 +425,14 @@ class Glossary:
         dictionary = self.dictionaries.get(lang) if lang else None
         if lang is None or dictionary is None:
             return None
-        glosser = _gloss_chars if lang in ("zh", "ja", "ko") else _gloss_words
+        lowered = text.lower()
         # Sentence by sentence: one the dictionary hardly knows (names, jargon, English)
         # becomes fillers alone. Its few known words would otherwise stand alone to the
         # model ("instructions ... mode ... output"); as fillers it still counts as context.
-        pieces: list[str] = []
-        memo: dict[str, str | None] = {}
-        known = unknown = glossed = 0
-        per_word = 2 if glosser is _gloss_chars else 1  # characters per word
-        for sentence in _SENTENCE.split(text.lower()):
-            english, hits, misses = glosser(dictionary, sentence, memo)
-            if hits and hits >= self.min_coverage * (hits + misses):
-                pieces.append(english)
-                glossed += 1
-            elif per_word == 1:
-                pieces.append(_fillers(hits + misses))
-            else:  # Han, kana or Hangul unread, and any other words (English) in it
-                words = len(_NON_CJK_WORD.findall(sentence))
-                pieces.append(_fillers((hits + misses + 1) // 2 + words))
-            known += hits
-            unknown += misses
+        if lang in ("zh", "ja", "ko"):
+            pieces, known, unknown, glossed = self._gloss_cjk(dictionary, lowered)
+        else:
+            pieces, known, unknown, glossed = self._gloss_words(dictionary, lowered)
         if not glossed:
             return None
         english = " ".join(pieces)
@@ -423,53 +440,104 @@ class Glossary:
             english = _POSTNOMINAL.sub(r"\2 \1", english)
         return Gloss(lang, english, known / max(1, known + unknown))
 
+    def _gloss_cjk(self, dictionary: Dictionary, lowered: str) -> _Pieces:
+        pieces: list[str] = []
+        known = unknown = glossed = 0
+        for sentence in _sentences(lowered):
+            english, hits, misses = _gloss_chars(dictionary, sentence)
+            if hits and hits >= self.min_coverage * (hits + misses):
+                pieces.append(english)
+                glossed += 1
+            else:  # Han, kana or Hangul unread (a word per two), and any other words in it
+                words = len(_NON_CJK_WORD.findall(sentence))
+                pieces.append(_fillers((hits + misses + 1) // 2 + words))
+            known += hits
+            unknown += misses
+        return pieces, known, unknown, glossed
 
-def _gloss_words(
-    dictionary: Dictionary, text: str, memo: dict[str, str | None]
-) -> tuple[str, int, int]:
-    """Latin or Cyrillic text, word by word; separators (punctuation, spaces) kept.
+    def _gloss_words(self, dictionary: Dictionary, lowered: str) -> _Pieces:
+        """Latin or Cyrillic text word by word, separators (punctuation, spaces) kept, a
+        sentence at a time as to what is read: each word is looked up once for the whole
+        text, and a sentence is only cut out of the result.
 
-    A phrase ("zum beispiel": for example) is read as one, before its words; a word right
-    after a code mark ("--verbose", "$path", "x.ignore") is left unread. Each step runs over
-    the whole list of words at C speed where it can; only phrase starts take a loop."""
-    parts = _SPLIT.split(text)  # separator, word, separator, ..., separator
-    words = parts[1::2]
-    # The text's words looked up once (``memo`` lives for one gloss: a text's words are
-    # pieces of the prompt, never kept).
-    for w in set(words).difference(memo):
-        memo[w] = dictionary.gloss_word(w)
-    glosses = list(map(memo.__getitem__, words))
-    if _MARKED_WORD.search(text) is not None:
-        for index, separator in enumerate(parts[0:-1:2]):  # parts[2 * i] precedes words[i]
-            if separator[-1:] in _CODE_MARKS:
-                glosses[index] = None
-    phrases: list[tuple[int, int, str]] = []  # (first word, words taken, english)
-    if not dictionary.starts.isdisjoint(words):
+        A phrase ("zum beispiel": for example) is read as one, before its words, and never
+        across a sentence's end; a word right after a code mark ("--verbose", "$path",
+        "x.ignore") is left unread."""
+        parts = _SPLIT.split(lowered)  # separator, word, separator, ..., separator
+        words = parts[1::2]
+        count = len(words)
+        offsets = list(itertools.accumulate(map(len, parts), initial=0))  # of each part
+        memo = {word: dictionary.gloss_word(word) for word in set(words)}
+        glosses: list[str | None] = list(map(memo.__getitem__, words))
+        if _MARKED_WORD.search(lowered) is not None:
+            for index, separator in enumerate(parts[0:-1:2]):  # parts[2 * i] precedes words[i]
+                if separator[-1:] in _CODE_MARKS:
+                    glosses[index] = None
+        # Sentences as (first character, end, first word, end word).
+        word_starts = offsets[1:-1:2]
+        bounds: list[tuple[int, int, int, int]] = []
+        begin = first = 0
+        for cut_start, cut_end in _sentence_cuts(lowered):
+            last = bisect.bisect_left(word_starts, cut_start, first)
+            bounds.append((begin, cut_start, first, last))
+            begin, first = cut_end, last
+        bounds.append((begin, len(lowered), first, count))
+        if not dictionary.starts.isdisjoint(words):
+            self._read_phrases(dictionary, words, parts, glosses, bounds)
+        pieces: list[str] = []
+        known = unknown = glossed = 0
+        shown = False
+        for begin, end, first, last in bounds:
+            misses = glosses[first:last].count(None)
+            hits = last - first - misses
+            if hits and hits >= self.min_coverage * (last - first):
+                if not shown:  # an unknown word stands as itself, or as a filler
+                    parts[1::2] = [
+                        g if g is not None else (w if w.isascii() else FILLER)
+                        for g, w in zip(glosses, words, strict=True)
+                    ]
+                    shown = True
+                pieces.append(
+                    lowered[begin : offsets[2 * first + 1]]
+                    + "".join(parts[2 * first + 1 : 2 * last])
+                    + lowered[offsets[2 * last] : end]
+                )
+                glossed += 1
+            else:
+                pieces.append(_fillers(last - first))
+            known += hits
+            unknown += misses
+        return pieces, known, unknown, glossed
+
+    @staticmethod
+    def _read_phrases(
+        dictionary: Dictionary,
+        words: list[str],
+        parts: list[str],
+        glosses: list[str | None],
+        bounds: list[tuple[int, int, int, int]],
+    ) -> None:
+        """Each phrase found in place: its English on its first word, its other words and
+        the separators between them emptied (all known)."""
         starts = dictionary.starts
-        free = 0  # words before this one are part of a phrase already read
+        sentence = free = 0  # words before ``free`` are in a phrase already read
         for index in [i for i, w in enumerate(words) if w in starts]:
-            if index >= free:
-                found = dictionary.phrase_at(words, index)
-                if found is not None:
-                    phrases.append((index, found[0], found[1]))
-                    free = index + found[0]
-    unknown = glosses.count(None)
-    for index, taken, _ in phrases:  # a phrase's words count as known
-        unknown -= glosses[index : index + taken].count(None)
-    if unknown:
-        glosses = [
-            g if g is not None else (w if w.isascii() else FILLER)
-            for g, w in zip(glosses, words, strict=True)
-        ]
-    parts[1::2] = glosses
-    for index, taken, english in reversed(phrases):  # the phrase, then its last separator
-        parts[2 * index + 1 : 2 * (index + taken)] = [english]
-    return "".join(parts), len(words) - unknown, unknown
+            while bounds[sentence][3] <= index:
+                sentence += 1
+            if index < free:
+                continue
+            found = dictionary.phrase_at(words, index, bounds[sentence][3])
+            if found is None:
+                continue
+            taken, english = found
+            glosses[index] = english
+            for inner in range(index + 1, index + taken):
+                glosses[inner] = ""
+                parts[2 * inner] = ""
+            free = index + taken
 
 
-def _gloss_chars(
-    dictionary: Dictionary, text: str, _memo: dict[str, str | None]
-) -> tuple[str, int, int]:
+def _gloss_chars(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
     """Han, kana or Hangul text: the longest key at each position, spaced as a word; an
     unknown run counts one word per two characters. Other characters stay as they are.
     (A loop of dictionary lookups: a regex of the keys as a trie was four times slower.)"""
@@ -523,7 +591,7 @@ _SENTENCE_ENDS = (". ", "! ", "? ", ".\t", "\n", "\u3002", "\uff01", "\uff1f")
 
 
 def _sentence_around(text: str, at: int) -> tuple[int, int]:
-    """The bounds of the sentence of ``text`` holding position ``at`` (as ``_SENTENCE``
+    """The bounds of the sentence of ``text`` holding position ``at`` (as ``_sentences``
     would cut it, near enough: finding ends is cheaper than splitting the whole text)."""
     begin, end = 0, len(text)
     for mark in _SENTENCE_ENDS:
@@ -534,6 +602,29 @@ def _sentence_around(text: str, at: int) -> tuple[int, int]:
         if after >= 0:
             end = min(end, after + 1)
     return begin, end
+
+
+def _sentence_cuts(text: str) -> list[tuple[int, int]]:
+    """Where ``text``'s sentences end: the ``(start, end)`` of what goes between two."""
+    cuts = []
+    for cut in _SENTENCE_CUT.finditer(text):
+        if cut.group(1) is not None:
+            cuts.append(cut.span(1))
+        elif cut.group()[0] == "\n":
+            cuts.append(cut.span())
+        else:  # a CJK mark stays with its sentence
+            cuts.append((cut.end(), cut.end()))
+    return cuts
+
+
+def _sentences(text: str) -> list[str]:
+    """``text`` cut into sentences (see ``_sentence_cuts``)."""
+    sentences, begin = [], 0
+    for start, end in _sentence_cuts(text):
+        sentences.append(text[begin:start])
+        begin = end
+    sentences.append(text[begin:])
+    return sentences
 
 
 def _fillers(count: int) -> str:

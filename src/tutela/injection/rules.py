@@ -678,17 +678,48 @@ def _leftmost(branches: list[re.Pattern[str]], text: str) -> re.Match[str] | Non
     return best
 
 
-_COUNTED = re.compile(r"(\.|\\W)\{(\d+),(\d+)\}")
+# One character, however written (".", "\\W", a class), repeated a counted number of times.
+_COUNTED = re.compile(r"(\.|\\[wWsSdD]|\[(?:\\.|[^\]\\])*\])\{(\d+)(?:,(\d+))?\}")
 
 
 def _bytewise(pattern: str) -> str:
     """``pattern`` for Hyperscan's byte-mode database: a superset of what Python matches.
 
-    ``\\w`` also takes any non-ASCII byte, and a counted gap of characters (``.{0,120}``)
-    may span four times as many bytes, since a character is up to four bytes in UTF-8.
+    ``\\w`` also takes any non-ASCII byte (outside a class, and in a class that is not
+    negated), and a counted run of characters (``.{0,120}``, ``[^.!?]{0,40}``) may span four
+    times as many bytes, since a character is up to four bytes in UTF-8.
     """
-    pattern = pattern.replace(r"[\w", r"[\w\x80-\xff").replace(r"(?:\w+", r"(?:[\w\x80-\xff]+")
-    return _COUNTED.sub(lambda m: f"{m[1]}{{{m[2]},{4 * int(m[3])}}}", pattern)
+    pattern = _widen_words(pattern)
+    return _COUNTED.sub(lambda m: f"{m[1]}{{{m[2]},{4 * int(m[3] or m[2])}}}", pattern)
+
+
+def _widen_words(pattern: str) -> str:
+    out: list[str] = []
+    index = 0
+    in_class = negated = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            pair = pattern[index : index + 2]
+            if pair == r"\w" and not in_class:
+                pair = r"[\w\x80-\xff]"
+            elif pair == r"\w" and not negated:
+                pair = r"\w\x80-\xff"
+            out.append(pair)
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            negated = pattern.startswith("^", index + 1)
+            if pattern.startswith("]", index + 1 + negated):  # a leading "]" is a member
+                out.append(pattern[index : index + 2 + negated])
+                index += 2 + negated
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 # A run of word characters and spaces holds no ASCII punctuation ("_" is a word character):
