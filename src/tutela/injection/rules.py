@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,33 +109,56 @@ def _top_level_alternatives(pattern: str) -> list[str]:
 def _cut(pattern: str) -> list[str] | None:
     """``pattern``'s top-level alternatives, or None when its groups do not balance."""
     alternatives: list[str] = []
-    depth = begin = index = 0
-    in_class = False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
+    depth = begin = 0
+    for index, piece, where in _pieces(pattern):
+        if where is not _OUTSIDE:
             continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern.startswith("]", index + 1) or pattern.startswith("^]", index + 1):
-                index += 1 + (pattern[index + 1] == "^")  # a leading "]" is a member
-        elif char == "(":
+        if piece == "(":
             depth += 1
-        elif char == ")":
+        elif piece == ")":
             depth -= 1
             if depth < 0:
                 return None
-        elif char == "|" and depth == 0:
+        elif piece == "|" and depth == 0:
             alternatives.append(pattern[begin:index])
             begin = index + 1
-        index += 1
     if depth:
         return None
     alternatives.append(pattern[begin:])
     return alternatives
+
+
+_OUTSIDE, _IN_CLASS, _IN_NEGATED = "outside", "class", "negated class"
+
+
+def _pieces(pattern: str) -> Iterator[tuple[int, str, str]]:
+    """A regex's text walked piece by piece: ``(index, piece, where)``, a piece being an
+    escape ("\\w"), a class's opening ("[", "[^", "[]", "[^]": a leading "]" is a
+    member) or one character, and where it stands: outside a class, in one, in a negated one."""
+    index = 0
+    where = _OUTSIDE
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            piece = pattern[index : index + 2]
+        elif where is _OUTSIDE and char == "[":
+            negated = pattern.startswith("^", index + 1)
+            piece = pattern[index : index + 1 + negated]
+            if pattern.startswith("]", index + len(piece)):
+                piece += "]"
+            yield index, piece, where
+            index += len(piece)
+            where = _IN_NEGATED if negated else _IN_CLASS
+            continue
+        else:
+            piece = char
+            if where is not _OUTSIDE and char == "]":
+                yield index, piece, where
+                index += 1
+                where = _OUTSIDE
+                continue
+        yield index, piece, where
+        index += len(piece)
 
 
 RULES: tuple[Rule, ...] = (
@@ -694,32 +717,10 @@ def _bytewise(pattern: str) -> str:
 
 
 def _widen_words(pattern: str) -> str:
-    out: list[str] = []
-    index = 0
-    in_class = negated = False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            pair = pattern[index : index + 2]
-            if pair == r"\w" and not in_class:
-                pair = r"[\w\x80-\xff]"
-            elif pair == r"\w" and not negated:
-                pair = r"\w\x80-\xff"
-            out.append(pair)
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            negated = pattern.startswith("^", index + 1)
-            if pattern.startswith("]", index + 1 + negated):  # a leading "]" is a member
-                out.append(pattern[index : index + 2 + negated])
-                index += 2 + negated
-                continue
-        out.append(char)
-        index += 1
-    return "".join(out)
+    widened = {_OUTSIDE: r"[\w\x80-\xff]", _IN_CLASS: r"\w\x80-\xff", _IN_NEGATED: r"\w"}
+    return "".join(
+        widened[where] if piece == r"\w" else piece for _, piece, where in _pieces(pattern)
+    )
 
 
 # A run of word characters and spaces holds no ASCII punctuation ("_" is a word character):
