@@ -17,6 +17,7 @@ Never logs, never keeps text: the cache holds digests and numbers only.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ _CACHE_SIZE = 8192
 TRANSLATED_ID = "inj.translated"  # the English gloss of another language scored higher
 _WEAK_DISGUISE = 0.5  # model score that, with stray zero-width characters, lifts to 0.97
 _PAYLOAD_SCORE = 0.5  # a hidden payload that scores this much is reported as an attack
+# The gloss model's log-odds are raised by this much: a gloss is broken English, and the
+# model reads attacks in it as less certain than in English (on blind sets 8-11, 87 of 572
+# attacks typed by users scored 0.8-0.9, and 4 of 573 look-alikes). Chosen on sets 1-11 and
+# on 4,800 program messages in 12 languages (docs/guards/injection.md, Measured).
+GLOSS_SHIFT = 0.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,6 +103,13 @@ def _noisy_or(a: float, b: float) -> float:
 _STRONG_RULE = 0.9
 
 
+def _shifted(score: float, shift: float) -> float:
+    """``score`` moved by ``shift`` on the log-odds scale."""
+    if not shift or score <= 0.0 or score >= 1.0:
+        return score
+    return 1.0 / (1.0 + math.exp(-(math.log(score / (1.0 - score)) + shift)))
+
+
 def _rule_score(hits: list[RuleHit]) -> float:
     """The strongest rule, or stronger when several *strong* families agree.
 
@@ -131,6 +144,7 @@ class Detector:
         if gloss_model is None and self.model is shipped_model():
             gloss_model = shipped_gloss_model()
         self.gloss_model = gloss_model or self.model
+        self.gloss_shift = GLOSS_SHIFT
         if glossary is None:
             shipped = shipped_glossary()
             glossary = Glossary(shipped.dictionaries, english=self.model.lexicon)
@@ -184,7 +198,7 @@ class Detector:
         if glossed is not None:
             language, english, _ = glossed
             # The gloss is lower-cased ASCII-or-kept text of an already normalised one.
-            gloss_model = self.gloss_model.score(english)
+            gloss_model = _shifted(self.gloss_model.score(english), self.gloss_shift)
             gloss_hits = match_gloss(english)
             gloss_score = _noisy_or(gloss_model, _rule_score(gloss_hits))
             if gloss_score > score:
