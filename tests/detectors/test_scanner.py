@@ -245,3 +245,19 @@ def test_one_scanner_is_safe_across_threads() -> None:
     expected = [shared.scan(t) for t in texts]
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(shared.scan, texts)) == expected
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u202f", "\u2002", "\u3000", "\x1c", "\u1680"])
+def test_numbers_spaced_with_other_spaces_are_found_where_they_stand(space: str) -> None:
+    """No-break and other Unicode spaces (French formatting, text pasted from a word
+    processor) used to hide a card number, a phone number and an IBAN from every pattern."""
+    scanner = Scanner()
+    for cls, value in (
+        ("fin.credit_card", "4111 1111 1111 1111"),
+        ("pii.phone", "+1 415 555 2671"),
+        ("fin.iban", "DE89 3704 0044 0532 0130 00"),
+    ):
+        spaced = value.replace(" ", space)
+        text = f"please keep {spaced} on file"
+        found = [(s.cls, text[s.start : s.end]) for s in scanner.scan(text)]
+        assert (cls, spaced) in found

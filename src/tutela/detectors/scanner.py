@@ -26,6 +26,7 @@ from tutela.detectors.engines import (
 from tutela.detectors.registry import Detector, Refine
 from tutela.detectors.spans import Span
 from tutela.detectors.validators import VALIDATORS, Validator
+from tutela.spaces import ascii_spaces
 
 MAX_SCAN_CHARS = 8_000_000
 """Strings longer than this are scanned in overlapping windows of this size."""
@@ -213,6 +214,9 @@ class Scanner:
         """Every finding in ``text``, sorted by start, with overlaps resolved."""
         if not text:
             return []
+        # A card number spaced with no-break spaces is a card number: the patterns, and
+        # Hyperscan's ASCII "\\s", see ASCII spaces (one for one: offsets stay true).
+        text = ascii_spaces(text)
         if len(text) <= MAX_SCAN_CHARS:
             return _resolve(self._candidates(text, 0))
         found: list[_Candidate] = []

@@ -20,6 +20,8 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
+from tutela.spaces import ascii_spaces
+
 __all__ = ["Normalised", "normalise"]
 
 # Zero-width and other format characters that render as nothing.
@@ -34,15 +36,6 @@ _DIRECTION_MARKS = frozenset("\u200e\u200f\u061c")
 _TAG_FIRST, _TAG_LAST = 0xE0000, 0xE007F
 _FLAG = "\U0001f3f4"
 _VARIATION = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-# Every other character Python's "\\s" takes for a space ("ignore\\x1call\\u2028previous
-# instructions" read as words to the rules and the model, while Hyperscan, which knows only
-# ASCII spaces, let the rule go): line and paragraph breaks become "\\n", the rest " ".
-_BREAKS = "\x85\u2028\u2029"
-_ODD_SPACES = "".join(
-    c for c in map(chr, range(0x110000)) if c.isspace() and c not in " \t\n\r\x0b\x0c"
-)
-_ODD_SPACE = re.compile(f"[{re.escape(_ODD_SPACES)}]")
-_AS_SPACES = str.maketrans({c: "\n" if c in _BREAKS else " " for c in _ODD_SPACES})
 
 # Lookalikes folded to Latin inside words that also hold Latin letters (mixed script).
 _HOMOGLYPHS = str.maketrans(
@@ -200,8 +193,9 @@ def normalise(text: str) -> Normalised:
     """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
     zero_width = bidi = tags = homoglyphs = 0
     tag_text: list[str] = []
-    if _ODD_SPACE.search(text) is not None:
-        text = text.translate(_AS_SPACES)
+    # Hyperscan's "\\s" is ASCII's: "ignore\\u2028all previous instructions" must read as
+    # words to the rules' prefilter as it does to Python (see tutela.spaces).
+    text = ascii_spaces(text)
     if not text.isascii() and _HIDDEN.search(text) is None:
         text = _VARIATION.sub("", text)
         text = unicodedata.normalize("NFKC", text)
