@@ -6,6 +6,7 @@ import base64
 import itertools
 import json
 import zlib
+from collections.abc import Callable
 
 import pytest
 
@@ -261,3 +262,30 @@ def test_numbers_spaced_with_other_spaces_are_found_where_they_stand(space: str)
         text = f"please keep {spaced} on file"
         found = [(s.cls, text[s.start : s.end]) for s in scanner.scan(text)]
         assert (cls, spaced) in found
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def _arabic_indic(text: str) -> str:
+    return "".join(chr(ord(c) - ord("0") + 0x0660) if c.isdigit() else c for c in text)
+
+
+@pytest.mark.parametrize("written", [_full_width, _arabic_indic])
+def test_numbers_in_full_width_or_other_digits_are_found_where_they_stand(
+    written: Callable[[str], str],
+) -> None:
+    """Japanese and Chinese input methods type full-width digits (U+FF10 to U+FF19); Arabic
+    text may use its own digits. Both used to pass every pattern."""
+    scanner = Scanner()
+    for cls, value in (
+        ("fin.credit_card", "4111 1111 1111 1111"),
+        ("pii.phone", "+1 415 555 2671"),
+        ("fin.iban", "DE89 3704 0044 0532 0130 00"),
+        ("pii.email", "jane.doe@example.com"),
+    ):
+        shown = written(value)
+        text = f"please keep {shown} on file"
+        found = [(s.cls, text[s.start : s.end]) for s in scanner.scan(text)]
+        assert (cls, shown) in found, (cls, found)

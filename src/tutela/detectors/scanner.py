@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutela.asciify import ascii_forms
 from tutela.detectors import builtin
 from tutela.detectors.edm import EdmMatcher
 from tutela.detectors.engines import (
@@ -26,7 +27,6 @@ from tutela.detectors.engines import (
 from tutela.detectors.registry import Detector, Refine
 from tutela.detectors.spans import Span
 from tutela.detectors.validators import VALIDATORS, Validator
-from tutela.spaces import ascii_spaces
 
 MAX_SCAN_CHARS = 8_000_000
 """Strings longer than this are scanned in overlapping windows of this size."""
@@ -214,9 +214,9 @@ class Scanner:
         """Every finding in ``text``, sorted by start, with overlaps resolved."""
         if not text:
             return []
-        # A card number spaced with no-break spaces is a card number: the patterns, and
-        # Hyperscan's ASCII "\\s", see ASCII spaces (one for one: offsets stay true).
-        text = ascii_spaces(text)
+        # A card number spaced with no-break spaces, or typed in full-width digits, is a card
+        # number: the patterns, and Hyperscan, see ASCII (one for one: offsets stay true).
+        text = ascii_forms(text)
         if len(text) <= MAX_SCAN_CHARS:
             return _resolve(self._candidates(text, 0))
         found: list[_Candidate] = []

@@ -20,7 +20,7 @@ import string
 import unicodedata
 from dataclasses import dataclass
 
-from tutela.spaces import ascii_spaces
+from tutela.asciify import ascii_spaces
 
 __all__ = ["Normalised", "normalise"]
 
