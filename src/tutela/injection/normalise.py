@@ -193,8 +193,8 @@ def normalise(text: str) -> Normalised:
     """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
     zero_width = bidi = tags = homoglyphs = 0
     tag_text: list[str] = []
-    # Hyperscan's "\\s" is ASCII's: "ignore\\u2028all previous instructions" must read as
-    # words to the rules' prefilter as it does to Python (see tutela.spaces).
+    # Hyperscan's "\s" is ASCII's: "ignore<U+2028>all previous instructions" must read as
+    # words to the rules' prefilter as it does to Python (see tutela.asciify).
     text = ascii_spaces(text)
     if not text.isascii() and _HIDDEN.search(text) is None:
         text = _VARIATION.sub("", text)
