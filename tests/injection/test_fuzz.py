@@ -100,3 +100,23 @@ def test_the_spaced_hex_shortcut_agrees_with_the_regex(text: str) -> None:
     from tutela.injection.normalise import _SPACED_HEX, _has_spaced_hex
 
     assert _has_spaced_hex(text) == (_SPACED_HEX.search(text) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(
+                "\uff01\uff0c\uff1f\uff21\uff41\uff10\u3002\u4e2d\u0301\u00e9\ufb01\u2460 a"
+            ),
+            st.characters(),
+        ),
+        max_size=40,
+    )
+)
+def test_the_faster_nfkc_is_nfkc(text: str) -> None:
+    import unicodedata
+
+    from tutela.injection.normalise import _nfkc
+
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)

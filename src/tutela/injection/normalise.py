@@ -189,6 +189,23 @@ def _fold(text: str) -> tuple[str, int]:
     return folded, sum(a != b for a, b in zip(folded, text, strict=True))
 
 
+_FULL_WIDTH = frozenset(map(chr, range(0xFF01, 0xFF5F)))  # U+FF01-FF5E: NFKC makes them ASCII
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster for Chinese and Japanese, whose only
+    compatibility characters are mostly full-width punctuation: those are folded one by
+    one first (str.replace), and the full normalisation runs only if anything else is left
+    (4 KB of Chinese: 0.04 ms against 0.2 ms)."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for char in _FULL_WIDTH.intersection(text):
+        text = text.replace(char, chr(ord(char) - 0xFEE0))
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
 def normalise(text: str) -> Normalised:
     """Strip invisible characters, fold compatibility forms and lookalikes, decode payloads."""
     zero_width = bidi = tags = homoglyphs = 0
@@ -198,7 +215,7 @@ def normalise(text: str) -> Normalised:
     text = ascii_spaces(text)
     if not text.isascii() and _HIDDEN.search(text) is None:
         text = _VARIATION.sub("", text)
-        text = unicodedata.normalize("NFKC", text)
+        text = _nfkc(text)
         text, homoglyphs = _fold(text)
     elif not text.isascii():
         kept: list[str] = []
@@ -224,7 +241,7 @@ def normalise(text: str) -> Normalised:
                 kept.append(char)
                 previous = char
         text = _VARIATION.sub("", "".join(kept))
-        text = unicodedata.normalize("NFKC", text)
+        text = _nfkc(text)
         text, homoglyphs = _fold(text)
     payloads = _decode_payloads(text)
     if tag_text:
