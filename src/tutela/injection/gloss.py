@@ -193,22 +193,17 @@ class Dictionary:
 
     def translates(self, words: Collection[str]) -> int:
         """How many of ``words`` this dictionary glosses as something other than the word
-        itself, exactly or by a stem (``word`` inlined: it runs for every language)."""
-        get, by_start = self.words.get, self.stems_by_start
+        itself, exactly or by a stem (``word`` without a call for the exact ones: it runs
+        for every language)."""
+        get = self.words.get
         count = 0
         for word in words:
             english = get(word)
             if english is None:
-                english = next(
-                    (
-                        gloss
-                        for stem, gloss in by_start.get(word[:MIN_STEM], ())
-                        if word.startswith(stem)
-                    ),
-                    None,
-                )
-                if english is None:
+                stem = self._longest_stem(word)
+                if stem is None:
                     continue
+                english = stem[1]
             count += english != word
         return count
 
@@ -216,15 +211,14 @@ class Dictionary:
         """``(words taken, english)`` of the longest phrase at ``words[index]`` that ends
         before ``words[stop]``, or None."""
         word = words[index]
-        count = stop
         for length in self.phrases.get(word, ()):
-            if index + length <= count:
+            if index + length <= stop:
                 english = self.words.get(" ".join(words[index : index + length]))
                 if english is not None:
                     return length, english
         for before, stem, meaning in self.phrase_stems.get(word, ()):
             end = index + len(before)
-            if end < count and words[end].startswith(stem) and tuple(words[index:end]) == before:
+            if end < stop and words[end].startswith(stem) and tuple(words[index:end]) == before:
                 return len(before) + 1, meaning
         return None
 
