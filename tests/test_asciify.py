@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,3 +31,11 @@ def test_what_is_folded() -> None:
     assert asciify.ascii_spaces("a\x1cb\u2028c\u00a0d") == "a b\nc d"
     assert asciify.ascii_forms("plain ascii") == "plain ascii"
     assert "\u00b2" not in asciify._MAP  # a superscript two is not a decimal digit
+
+
+def test_the_first_two_planes_hold_every_space_and_digit() -> None:
+    """Reading only U+0000 to U+1FFFF at import misses nothing of this Python's Unicode."""
+    every = [chr(c) for c in range(sys.maxunicode + 1)]
+    spaces = "".join(c for c in every if c.isspace() and c not in " \t\n\r\x0b\x0c")
+    assert spaces == asciify.ODD_SPACES
+    assert "".join(c for c in every[128:] if c.isdecimal()) == asciify._DIGITS
