@@ -309,3 +309,61 @@ def test_sentences_are_cut_as_the_look_behind_regex_cuts_them(text: str) -> None
     """The cuts are found without look-behinds (``re`` then skips to the marks); they must
     be exactly the look-behind regex's."""
     assert gloss_module._sentences(text) == _SENTENCE_SPLIT.split(text)
+
+
+_LETTER_RUN = re.compile(r"\b([^\W\d_]+)\b")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab Ü1_\u0301\u0663.-\n\u4e00", max_size=40))
+def test_words_are_split_as_the_word_boundary_regex_splits_them(text: str) -> None:
+    """Words are found as ``\\w+`` runs, dropping those with a digit or "_" (faster than
+    ``\\b`` on each side); the parts must be exactly the ``\\b`` regex's."""
+    assert gloss_module._split_words(text) == _LETTER_RUN.split(text)
+
+
+_WORD_LIST = st.lists(
+    st.sampled_from(
+        [
+            "anweisung",
+            "anweisungen",
+            "vergiss",
+            "instructions",
+            "url",
+            "api",
+            "bisherigen",
+            "olvida",
+            "sistema",
+            "prompt",
+            "zeig",
+            "ignoriere",
+            "wartungsmodus",
+            "qqqq",
+            "instrucciones",
+            "precedenti",
+            "ignorez",
+            "wszystkie",
+            "önceki",
+            "talimatları",
+        ]
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORD_LIST)
+def test_one_pass_over_all_dictionaries_counts_as_each_would(words: list[str]) -> None:
+    """The language check counts every Latin dictionary's translations from one merged
+    index; each count must be what that dictionary's own ``translates`` says."""
+    glossary = Detector().glossary
+    expected = [dictionary.translates(words) for _, dictionary in glossary._latin]
+    assert glossary._translations(words) == expected
+
+
+def test_the_merged_index_holds_every_stem_of_every_dictionary() -> None:
+    glossary = Detector().glossary
+    for index, (_, dictionary) in enumerate(glossary._latin):
+        for stem, english in dictionary.stems.items():
+            assert (stem, index, english) in glossary._stems[stem[: gloss_module.MIN_STEM]]
+            assert glossary._translations([stem + "zz"])[index] == (english != stem + "zz")
