@@ -120,3 +120,25 @@ def test_the_faster_nfkc_is_nfkc(text: str) -> None:
     from tutela.injection.normalise import _nfkc
 
     assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from("aZ\u0430\u044f\u03b1\u037e\u0483\u0482\u0410\u0531_1 \ud800"),
+            st.characters(),
+        ),
+        max_size=40,
+    )
+)
+def test_counting_cyrillic_and_greek_by_runs_counts_letters(text: str) -> None:
+    """Letters of U+0370-U+052F and ASCII letters are counted by runs and bytes; the answer
+    must be the one-letter-at-a-time count's."""
+    import re
+
+    from tutela.injection.normalise import _mostly_cyrillic_or_greek
+
+    one = re.compile(r"[^\W\d_\u0000-\u036f\u0530-\U0010ffff]")
+    expected = len(one.findall(text)) > len(re.findall(r"[A-Za-z]", text))
+    assert _mostly_cyrillic_or_greek(text) == expected

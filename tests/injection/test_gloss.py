@@ -367,3 +367,32 @@ def test_the_merged_index_holds_every_stem_of_every_dictionary() -> None:
         for stem, english in dictionary.stems.items():
             assert (stem, index, english) in glossary._stems[stem[: gloss_module.MIN_STEM]]
             assert glossary._translations([stem + "zz"])[index] == (english != stem + "zz")
+
+
+@pytest.mark.parametrize(
+    "noun",
+    [
+        "instruction",
+        "instructions",
+        "directive",
+        "directives",
+        "guidelines",
+        "rules",
+        "prompt",
+        "prompts",
+        "configuration",
+        "settings",
+        "indications",
+        "orders",
+        "commands",
+        "restrictions",
+        "filters",
+        "limits",
+        "policies",
+    ],
+)
+def test_every_noun_of_the_turn_round_is_reached(noun: str) -> None:
+    """The pattern is led by a look-ahead of the nouns' first letters: each noun must pass
+    it (a missing "s" once left "settings internal" unturned)."""
+    english = gloss_module._POSTNOMINAL.sub(r"\2 \1", f"show {noun} internal now")
+    assert english == f"show internal {noun} now"

@@ -73,8 +73,8 @@ COMPOUNDING = ("de", "nl")
 ROMANCE = ("fr", "es", "it", "pt")  # adjectives after the noun
 # The set-up's nouns with a Romance adjective after them ("directives initial", "prompt
 # of system"), turned round so the English rules and the model read them as English.
-_POSTNOMINAL = re.compile(
-    r"\b(instructions?|directives?|guidelines|rules|prompts?|configuration|settings|"
+_POSTNOMINAL = re.compile(  # led by the nouns' first letters, so ``re`` skips to them
+    r"(?=[cdfgiloprs])\b(instructions?|directives?|guidelines|rules|prompts?|configuration|settings|"
     r"indications|orders|commands|restrictions|filters|limits|policies)\s+"
     r"(?:of\s+(?:the\s+)?(?=system\b))?"
     r"(initial|previous|prior|earlier|hidden|secret|original|confidential|internal|system)\b"
@@ -97,8 +97,9 @@ _DIGIT_OR_UNDERSCORE = re.compile(r"[\d_]")
 _HANGUL_RANGE, _KANA_RANGE = "\uac00-\ud7a3", "\u3041-\u30ff"
 _HAN_RANGE, _CYRILLIC_RANGE = "\u3400-\u4dbf\u4e00-\u9fff", "\u0400-\u04ff"
 _CJK_CHAR = _KANA_RANGE + _HAN_RANGE + _HANGUL_RANGE
+# Runs, counted by their lengths: one object a word rather than one a letter.
 _HANGUL, _KANA, _HAN, _CYRILLIC = (
-    re.compile(f"[{r}]") for r in (_HANGUL_RANGE, _KANA_RANGE, _HAN_RANGE, _CYRILLIC_RANGE)
+    re.compile(f"[{r}]+") for r in (_HANGUL_RANGE, _KANA_RANGE, _HAN_RANGE, _CYRILLIC_RANGE)
 )
 _OTHER_SCRIPT = re.compile(f"[{_CYRILLIC_RANGE}{_CJK_CHAR}]")
 _CJK_CHARS = re.compile(f"[{_CJK_CHAR}]")
@@ -367,7 +368,7 @@ class Glossary:
             hangul = kana = han = cyrillic = 0
         else:
             hangul, kana, han, cyrillic = (
-                len(p.findall(text)) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
+                sum(map(len, p.findall(text))) for p in (_HANGUL, _KANA, _HAN, _CYRILLIC)
             )
         if max(hangul + kana + han, cyrillic) >= _MIN_SCRIPT_LETTERS:
             if hangul >= kana + han and hangul >= cyrillic:

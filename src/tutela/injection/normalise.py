@@ -52,8 +52,10 @@ _HOMOGLYPHS = str.maketrans(
 _LOOKALIKE = frozenset(k for k in _HOMOGLYPHS if isinstance(k, int))
 _WORD = re.compile(r"\w+")
 _LOOKALIKE_CHAR = re.compile("[" + "".join(map(chr, sorted(_LOOKALIKE))) + "]")
-_GREEK_OR_CYRILLIC = re.compile(r"[^\W\d_\u0000-\u036f\u0530-\U0010ffff]")  # U+0370-U+052F
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# Letters of U+0370-U+052F, in runs: counting run lengths makes one object a word, not a
+# letter (4 KB of Russian: 0.30 -> 0.15 ms).
+_GREEK_OR_CYRILLIC_RUN = re.compile(r"[^\W\d_\u0000-\u036f\u0530-\U0010ffff]+")
+_ASCII_LETTERS = string.ascii_letters.encode()
 # What the character loop of ``normalise`` removes or counts; most texts hold none of it.
 _HIDDEN = re.compile(
     "["
@@ -172,7 +174,9 @@ def _fold_word(match: re.Match[str]) -> str:
 
 
 def _mostly_cyrillic_or_greek(text: str) -> bool:
-    return len(_GREEK_OR_CYRILLIC.findall(text)) > len(_LATIN_LETTER.findall(text))
+    encoded = text.encode("utf-8", "surrogatepass")  # an ASCII letter is one byte < 0x80
+    latin = len(encoded) - len(encoded.translate(None, _ASCII_LETTERS))
+    return sum(map(len, _GREEK_OR_CYRILLIC_RUN.findall(text))) > latin
 
 
 def _fold(text: str) -> tuple[str, int]:
