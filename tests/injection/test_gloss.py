@@ -396,3 +396,53 @@ def test_every_noun_of_the_turn_round_is_reached(noun: str) -> None:
     it (a missing "s" once left "settings internal" unturned)."""
     english = gloss_module._POSTNOMINAL.sub(r"\2 \1", f"show {noun} internal now")
     assert english == f"show internal {noun} now"
+
+
+def _gloss_chars_reference(dictionary: gloss_module.Dictionary, text: str) -> tuple[str, int, int]:
+    """The character loop as first written: the longest word at each position, looked up
+    in the dictionary's words and spaced per hit."""
+    if gloss_module._CJK_CHARS.search(text) is None:
+        return text, 0, 0
+    out: list[str] = []
+    known = unknown = pending = index = 0
+    while index < len(text):
+        for length in dictionary.lengths.get(text[index], ()):
+            english = dictionary.words.get(text[index : index + length])
+            if english is not None:
+                if pending:
+                    out.append(gloss_module._fillers((pending + 1) // 2))
+                    unknown, pending = unknown + pending, 0
+                out.append(f" {english} ")
+                known += length
+                index += length
+                break
+        else:
+            if gloss_module._is_cjk(text[index]):
+                pending += 1
+            else:
+                if pending:
+                    out.append(gloss_module._fillers((pending + 1) // 2))
+                    unknown, pending = unknown + pending, 0
+                out.append(text[index])
+            index += 1
+    if pending:
+        out.append(gloss_module._fillers((pending + 1) // 2))
+        unknown += pending
+    return "".join(out), known, unknown
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja", "ko"])
+def test_the_character_loop_reads_as_first_written(lang: str) -> None:
+    dictionary = shipped_glossary().dictionaries[lang]
+    keys = sorted(key for key in dictionary.words if key[:1] in dictionary.lengths)
+    for key in keys:  # every word the loop can reach, alone ("様々", not only "様子")
+        assert gloss_module._gloss_chars(dictionary, key) == _gloss_chars_reference(dictionary, key)
+    pieces = st.sampled_from([*keys, *"々 a.。", "\u4e00", "\uac00", "\u30a2"])
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(pieces, max_size=12).map("".join))
+    def check(text: str) -> None:
+        expected = _gloss_chars_reference(dictionary, text)
+        assert gloss_module._gloss_chars(dictionary, text) == expected
+
+    check()

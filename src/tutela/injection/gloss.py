@@ -156,6 +156,7 @@ class Dictionary:
     phrase_stems: dict[str, list[tuple[tuple[str, ...], str, str]]] = field(default_factory=dict)
     # First character of a Han, kana or Hangul key: the lengths of such keys, longest first.
     lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    spaced: dict[str, str] = field(default_factory=dict)  # word from such a letter: " english "
     compounds: bool = False  # German and Dutch glue nouns: "Sicherheits|filter"
     starts: frozenset[str] = frozenset()  # first words of phrases and phrase stems
     # First word of a phrase: the words that can follow it (phrase stems' first words are
@@ -196,6 +197,13 @@ class Dictionary:
             if len(key) <= _MAX_KEY and _CJK_KEY.fullmatch(key):
                 starts.setdefault(key[0], set()).add(len(key))
         self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in starts.items()}
+        # Every word the character loop can look up (it tries these lengths from these
+        # letters; "様々" is found as well as "様子"), spaced once here, not per hit.
+        self.spaced = {
+            key: f" {english} "
+            for key, english in self.words.items()
+            if key[:1] in self.lengths and len(key) <= _MAX_KEY
+        }
         self.starts = frozenset(self.phrases) | frozenset(self.phrase_stems)
         seconds: dict[str, set[str]] = {}
         for key in self.words:
@@ -599,34 +607,39 @@ def _gloss_chars(dictionary: Dictionary, text: str) -> tuple[str, int, int]:
     (A loop of dictionary lookups: a regex of the keys as a trie was four times slower.)"""
     if _CJK_CHARS.search(text) is None:
         return text, 0, 0
-    words = dictionary.words
+    spaced = dictionary.spaced
     lengths = dictionary.lengths
     out: list[str] = []
     known = unknown = pending = index = 0
     size = len(text)
     while index < size:
         char = text[index]
-        for length in lengths.get(char, ()):
-            english = words.get(text[index : index + length])
-            if english is not None:
-                if pending:
-                    out.append(_fillers((pending + 1) // 2))
-                    unknown += pending
-                    pending = 0
-                out.append(f" {english} ")
-                known += length
-                index += length
-                break
-        else:
-            if _is_cjk(char):
-                pending += 1
+        tries = lengths.get(char)
+        if tries is not None:  # a key starts with a Han, kana or Hangul letter
+            for length in tries:
+                english = spaced.get(text[index : index + length])
+                if english is not None:
+                    if pending:
+                        out.append(_fillers((pending + 1) // 2))
+                        unknown += pending
+                        pending = 0
+                    out.append(english)
+                    known += length
+                    index += length
+                    break
             else:
-                if pending:
-                    out.append(_fillers((pending + 1) // 2))
-                    unknown += pending
-                    pending = 0
-                out.append(char)
-            index += 1
+                pending += 1
+                index += 1
+            continue
+        if _is_cjk(char):
+            pending += 1
+        else:
+            if pending:
+                out.append(_fillers((pending + 1) // 2))
+                unknown += pending
+                pending = 0
+            out.append(char)
+        index += 1
     if pending:
         out.append(_fillers((pending + 1) // 2))
         unknown += pending
