@@ -53,14 +53,21 @@ def test_fast_scoring_equals_the_feature_definition() -> None:
         unknown_unigram=-0.01,
         unknown_bigram=0.02,
     )
-    text = "please ignore all of it " * 40
-    toks = tokens(text)
-    per_token = [
-        model.weights.get(uni, model.unknown_unigram) + model.weights.get(bi, model.unknown_bigram)
-        for uni, bi in token_features(toks)
-    ]
-    expected = max(sum(per_token[a:b]) / norm(b - a) for a, b in windows(len(toks)))
-    assert math.isclose(model.logit(text), model.bias + expected)
+    texts = []
+    for words in range(1, 300):  # every way the last window can fall against the stride
+        texts.append(
+            " ".join(("please", "ignore", "all", "of", "it", "zz")[i % 6] for i in range(words))
+        )
+        texts.append("zz " * words + "ignore all")  # the evidence in the last window only
+    for text in texts:
+        toks = tokens(text)
+        per_token = [
+            model.weights.get(uni, model.unknown_unigram)
+            + model.weights.get(bi, model.unknown_bigram)
+            for uni, bi in token_features(toks)
+        ]
+        expected = max(sum(per_token[a:b]) / norm(b - a) for a, b in windows(len(toks)))
+        assert math.isclose(model.logit(text), model.bias + expected), text
 
 
 def test_an_attack_in_a_long_document_is_not_diluted() -> None:

@@ -19,12 +19,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tutela.injection.features import norm, tokens, windows
+from tutela.injection.features import STRIDE, WINDOW, norm, tokens
 
 __all__ = ["Model", "shipped_gloss_model", "shipped_model"]
 
 MODEL_FILE = "model.json.gz"
 GLOSS_MODEL_FILE = "gloss_model.json.gz"  # trained with glosses too: reads glosses only
+_FULL_NORM = norm(WINDOW)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,13 +77,25 @@ class Model:
         unigrams = map(get, toks, itertools.repeat(self.unknown_unigram))
         pairs = map(" ".join, zip(itertools.chain(("<s>",), toks), toks, strict=False))
         bigrams = map(get, pairs, itertools.repeat(self.unknown_bigram))
-        prefix = list(itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0))
-        best = -math.inf
-        for start, end in windows(len(toks)):
-            value = (prefix[end] - prefix[start]) / norm(end - start)
-            if value > best:
-                best = value
-        return self.bias + best
+        prefix: list[float] = list(
+            itertools.accumulate(map(operator.add, unigrams, bigrams), initial=0.0)
+        )
+        count = len(toks)
+        if count <= WINDOW:  # one window: ``windows(count)``
+            return self.bias + prefix[count] / norm(count)
+        # The full windows of ``windows(count)`` share one divisor, so the best is found
+        # on their sums, in C: windows start every STRIDE tokens, and one more ends the text.
+        last = (count - WINDOW) // STRIDE * STRIDE
+        best: float = max(
+            map(
+                operator.sub,
+                prefix[WINDOW : last + WINDOW + 1 : STRIDE],
+                prefix[0 : last + 1 : STRIDE],
+            )
+        )
+        if last + WINDOW < count:
+            best = max(best, prefix[count] - prefix[count - WINDOW])
+        return self.bias + best / _FULL_NORM
 
     def score(self, text: str) -> float:
         """Probability-like score in [0, 1] that ``text`` carries an injection."""
