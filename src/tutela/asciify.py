@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ODD_SPACES", "ascii_forms", "ascii_spaces"]
+__all__ = ["ODD_SPACES", "ascii_forms", "ascii_full_width", "ascii_spaces"]
 
 _BREAKS = "\x85\u2028\u2029"  # line and paragraph separators: a line break
 # No space and no decimal digit lies past U+1FFFF (planes 2 and up hold ideographs, tags
@@ -50,6 +50,7 @@ def _class(chars: str) -> re.Pattern[str]:
 
 _SPACE = _class(ODD_SPACES)
 _KEYS = frozenset(_MAP)
+_FULL_WIDTH_KEYS = frozenset(_FULL_WIDTH)
 _ASCII_SPACES = "\x1c\x1d\x1e\x1f"  # the ASCII characters Python calls spaces besides
 
 
@@ -75,5 +76,13 @@ def ascii_forms(text: str) -> str:
     if text.isascii():
         return ascii_spaces(text)
     for char in _KEYS.intersection(text):
+        text = text.replace(char, _MAP[char])
+    return text
+
+
+def ascii_full_width(text: str) -> str:
+    """``text`` with full-width forms (U+FF01 to U+FF5E) as the ASCII they stand for, as NFKC
+    would write them; ``text`` itself when it has none."""
+    for char in _FULL_WIDTH_KEYS.intersection(text):
         text = text.replace(char, _MAP[char])
     return text
