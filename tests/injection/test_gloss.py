@@ -351,13 +351,23 @@ _WORD_LIST = st.lists(
 )
 
 
+def _translates(dictionary: gloss_module.Dictionary, words: list[str]) -> int:
+    """One dictionary's count as first written: the words it glosses as something other
+    than the word itself, exactly or by its longest stem."""
+    count = 0
+    for word in words:
+        english = dictionary.word(word)
+        count += english is not None and english != word
+    return count
+
+
 @settings(max_examples=300, deadline=None)
 @given(_WORD_LIST)
 def test_one_pass_over_all_dictionaries_counts_as_each_would(words: list[str]) -> None:
     """The language check counts every Latin dictionary's translations from one merged
-    index; each count must be what that dictionary's own ``translates`` says."""
+    index; each count must be what that dictionary alone gives, word by word."""
     glossary = Detector().glossary
-    expected = [dictionary.translates(words) for _, dictionary in glossary._latin]
+    expected = [_translates(dictionary, words) for _, dictionary in glossary._latin]
     assert glossary._translations(words) == expected
 
 

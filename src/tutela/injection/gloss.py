@@ -212,22 +212,6 @@ class Dictionary:
                 seconds.setdefault(first, set()).add(second)
         self.seconds = {k: frozenset(v) for k, v in seconds.items() if k not in self.phrase_stems}
 
-    def translates(self, words: Collection[str]) -> int:
-        """How many of ``words`` this dictionary glosses as something other than the word
-        itself, exactly or by a stem. (The language check counts all dictionaries at once
-        with ``Glossary._translations``; this is the one-dictionary form it must equal.)"""
-        get = self.words.get
-        count = 0
-        for word in words:
-            english = get(word)
-            if english is None:
-                stem = self._longest_stem(word)
-                if stem is None:
-                    continue
-                english = stem[1]
-            count += english != word
-        return count
-
     def phrase_at(self, words: list[str], index: int, stop: int) -> tuple[int, str] | None:
         """``(words taken, english)`` of the longest phrase at ``words[index]`` that ends
         before ``words[stop]``, or None."""
@@ -447,8 +431,9 @@ class Glossary:
 
     def _translations(self, words: Collection[str]) -> list[int]:
         """For each Latin dictionary, how many of ``words`` it glosses as something other
-        than the word itself, exactly or by its longest stem (``Dictionary.translates`` of
-        each, in one pass). A loanword glossed as itself ("url", "api") is no evidence."""
+        than the word itself, exactly or by its longest stem (``Dictionary.word`` of each
+        word, for all dictionaries in one pass). A loanword glossed as itself ("url",
+        "api") is no evidence."""
         counts = [0] * len(self._latin)
         exact, stems = self._exact, self._stems
         for word in words:
