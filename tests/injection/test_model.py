@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutela.injection.detector import Detector
 from tutela.injection.features import WINDOW, norm, token_features, tokens, windows
@@ -68,6 +73,72 @@ def test_fast_scoring_equals_the_feature_definition() -> None:
         ]
         expected = max(sum(per_token[a:b]) / norm(b - a) for a, b in windows(len(toks)))
         assert math.isclose(model.logit(text), model.bias + expected), text
+        assert math.isclose(model.python_logit(text), model.bias + expected), text
+
+
+def test_the_c_scorer_is_built_and_in_use() -> None:
+    # The extension is optional at install (no compiler: the Python path), but this
+    # machine has one, so a missing build is a defect to see, not a fallback to hide.
+    model = shipped_model()
+    assert model.table is not None, "tutela.injection._windows was not built: pip install -e ."
+    assert model.table.size() == len(model.weights)
+
+
+def _corpus() -> list[str]:
+    root = Path(__file__).resolve().parents[2]
+    texts = []
+    for path in sorted((root / "bench" / "data").glob("*.jsonl")):
+        texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines() if line]
+    return texts
+
+
+def test_the_c_scorer_equals_the_python_one_bit_for_bit() -> None:
+    texts = _corpus()
+    assert len(texts) > 1000
+    blocks = [
+        " ".join(texts[i : i + 30]).encode()[:4096].decode("utf-8", "ignore")
+        for i in range(0, len(texts), 30)
+    ]
+    models = [shipped_model(), shipped_gloss_model()]
+    for model in models:
+        assert model is not None
+        for text in texts + blocks:
+            assert model.logit(text) == model.python_logit(text), text
+
+
+# Tokens and their edges: apostrophes, every kind of Unicode space, letters outside ASCII,
+# upper case (lowered first), digits, and runs longer than the token cap.
+_ALPHABET = "ab'z09 \t\n\x1c\x85\u2028\u3000İßЖ中<s>!." + "\U0001f600"
+_FUZZ_MODEL = Model(
+    weights={
+        "a": 0.5,
+        "b": -0.25,
+        "ab": 1.5,
+        "a'b": 2.0,
+        "<s> a": 0.75,
+        "a b": -1.0,
+        "ж": 0.3,
+        "中 中": 1.25,
+        "'": 0.1,
+        "a" * 24: 3.0,
+        "< s": 0.2,
+        "i̇": 0.7,
+        "ß": -0.5,
+        "0 9": 0.4,
+    },
+    bias=-0.5,
+    meta={},
+    unknown_unigram=-0.01,
+    unknown_bigram=0.03,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=400))
+def test_the_c_scorer_equals_the_python_one_on_any_text(text: str) -> None:
+    assert _FUZZ_MODEL.logit(text) == _FUZZ_MODEL.python_logit(text)
+    long_run = text + "a" * 30 + "'b " + text
+    assert _FUZZ_MODEL.logit(long_run) == _FUZZ_MODEL.python_logit(long_run)
 
 
 def test_an_attack_in_a_long_document_is_not_diluted() -> None:
@@ -93,3 +164,19 @@ def test_short_chat_turns_and_tool_outputs_score_low() -> None:
     model = shipped_model()
     for text in ("Hello!", "Thanks!", "[]", "OK", '{"status": "ok"}', "No results found."):
         assert model.score(text) < 0.5, text
+
+
+def test_without_the_extension_the_python_path_scores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import tutela.injection.model as model_module
+
+    monkeypatch.setattr(model_module, "_windows", None)
+    plain = Model(
+        weights=dict(_FUZZ_MODEL.weights),
+        bias=-0.5,
+        meta={},
+        unknown_unigram=-0.01,
+        unknown_bigram=0.03,
+    )
+    assert plain.table is None
+    text = "a'b ab Ж 中 中 " * 40
+    assert plain.logit(text) == plain.python_logit(text) == _FUZZ_MODEL.python_logit(text)

@@ -15,21 +15,21 @@ import math
 import re
 from collections.abc import Iterator
 
-__all__ = ["MIN_NORM", "STRIDE", "WINDOW", "norm", "token_features", "tokens", "windows"]
+__all__ = ["MAX_TOKEN", "MIN_NORM", "STRIDE", "WINDOW", "norm", "token_features", "tokens", "windows"]
 
 WINDOW = 48
 STRIDE = 16
 MIN_NORM = 8  # windows shorter than this are normalised as if this long
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
-_MAX_TOKEN = 24
+MAX_TOKEN = 24
 
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word and punctuation tokens; very long tokens are cut (hashes, base64)."""
     found = _TOKEN.findall(text.lower())
-    if max(map(len, found), default=0) <= _MAX_TOKEN:  # most texts: no loop in Python
+    if max(map(len, found), default=0) <= MAX_TOKEN:  # most texts: no loop in Python
         return found
-    return [t if len(t) <= _MAX_TOKEN else t[:_MAX_TOKEN] for t in found]
+    return [t if len(t) <= MAX_TOKEN else t[:MAX_TOKEN] for t in found]
 
 
 def token_features(toks: list[str]) -> Iterator[list[str]]:

@@ -1,9 +1,10 @@
 """The shipped injection classifier: a sparse logistic model over word n-grams.
 
 The weights live in ``data/model.json.gz`` (written by ``train/injection/train.py``),
-loaded once per process. Scoring is pure Python: one dictionary lookup per feature, one
-prefix sum, one sigmoid per window; the text's score is its most suspicious window's.
-Nothing is downloaded at run time.
+loaded once per process. Scoring is one lookup per feature, one prefix sum, one sigmoid;
+the text's score is its most suspicious window's. The loop runs in C (``_windows.c``, built
+at install) on a table of the weights keyed by code points; where no compiler was at hand
+it runs in Python, to the same bits. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -14,12 +15,18 @@ import itertools
 import json
 import math
 import operator
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tutela.injection.features import STRIDE, WINDOW, norm, tokens
+from tutela.injection.features import MAX_TOKEN, STRIDE, WINDOW, norm, tokens
+
+try:
+    from tutela.injection import _windows
+except ImportError:  # installed without a C compiler: the Python path, same results
+    _windows = None  # type: ignore[assignment]
 
 __all__ = ["Model", "shipped_gloss_model", "shipped_model"]
 
@@ -39,6 +46,12 @@ class Model:
     unknown_bigram: float = 0.0  # weight of a token pair outside the vocabulary
     # Words of the benign training text: what ``suffix.SuffixCheck`` calls known words.
     lexicon: frozenset[str] = frozenset()
+    # The weights as the C scorer reads them; built once, so ``weights`` is read-only.
+    table: _windows.Table | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if _windows is not None:
+            object.__setattr__(self, "table", _windows.Table(self.weights, secrets.randbits(64)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
@@ -68,6 +81,17 @@ class Model:
 
     def logit(self, text: str) -> float:
         """The highest window logit of ``text`` (the bias alone for an empty text)."""
+        if self.table is None:
+            return self.python_logit(text)
+        count, best = self.table.best_sum(
+            text.lower(), self.unknown_unigram, self.unknown_bigram, WINDOW, STRIDE, MAX_TOKEN
+        )
+        if not count:
+            return self.bias
+        return self.bias + best / (norm(count) if count <= WINDOW else _FULL_NORM)
+
+    def python_logit(self, text: str) -> float:
+        """``logit`` in Python: the reference the C loop is held to, bit for bit."""
         toks = tokens(text)
         if not toks:
             return self.bias
