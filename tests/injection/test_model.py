@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -180,3 +181,10 @@ def test_without_the_extension_the_python_path_scores(monkeypatch) -> None:  # t
     assert plain.table is None
     text = "a'b ab Ж 中 中 " * 40
     assert plain.logit(text) == plain.python_logit(text) == _FUZZ_MODEL.python_logit(text)
+
+
+def test_the_c_table_takes_numbers_only() -> None:
+    whole = Model(weights={"a": 1, "b": 0.5}, bias=0.0, meta={})
+    assert whole.logit("a b") == whole.python_logit("a b") == 1.5 / norm(2)
+    with pytest.raises(TypeError):
+        Model(weights={"a": "1"}, bias=0.0, meta={})  # type: ignore[dict-item]

@@ -142,9 +142,22 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
         if (PyUnicode_READY(key) < 0)
             return -1;
 #endif
-        double weight = PyFloat_AsDouble(value);
-        if (weight == -1.0 && PyErr_Occurred())
+        /* Numbers only, read without running Python code, so the dict cannot change here. */
+        double weight;
+        if (PyFloat_Check(value)) {
+            weight = PyFloat_AS_DOUBLE(value);
+        } else if (PyLong_Check(value)) {
+            weight = PyLong_AsDouble(value);
+            if (weight == -1.0 && PyErr_Occurred())
+                return -1;
+        } else {
+            PyErr_SetString(PyExc_TypeError, "weights must be float or int");
             return -1;
+        }
+        if ((Py_ssize_t)offset + length > total || self->size >= count) {
+            PyErr_SetString(PyExc_RuntimeError, "weights changed while the table was built");
+            return -1;
+        }
         Span span = {PyUnicode_KIND(key), PyUnicode_DATA(key), 0, length};
         if (!PyUnicode_AsUCS4(key, self->keys + offset, length, 0))
             return -1;
