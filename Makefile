@@ -24,7 +24,7 @@ system-deps:
 	  else echo "note:$$missing not installed; the tests that need them will be skipped"; fi; \
 	fi
 
-$(STAMP): pyproject.toml setup.py src/tutela/injection/_windows.c
+$(STAMP): pyproject.toml setup.py src/tutela/injection/_speedups.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'

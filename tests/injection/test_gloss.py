@@ -314,12 +314,25 @@ def test_sentences_are_cut_as_the_look_behind_regex_cuts_them(text: str) -> None
 _LETTER_RUN = re.compile(r"\b([^\W\d_]+)\b")
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="ab Ü1_\u0301\u0663.-\n\u4e00", max_size=40))
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.text(alphabet="ab Ü1_\u0301\u0663\u00b2\u2167\u00aa.-\n\u4e00\ud800\U0001d400", max_size=40)
+)
 def test_words_are_split_as_the_word_boundary_regex_splits_them(text: str) -> None:
     """Words are found as ``\\w+`` runs, dropping those with a digit or "_" (faster than
-    ``\\b`` on each side); the parts must be exactly the ``\\b`` regex's."""
-    assert gloss_module._split_words(text) == _LETTER_RUN.split(text)
+    ``\\b`` on each side), in C and in Python; the parts must be exactly the ``\\b`` regex's.
+    (Decimal, other digits, Roman numerals, a lone surrogate, a letter beyond the BMP.)"""
+    expected = _LETTER_RUN.split(text)
+    assert gloss_module._python_split_words(text) == expected
+    assert gloss_module._split_words(text) == expected
+
+
+def test_the_word_split_runs_in_c() -> None:
+    # Built on this machine (it has a compiler): a missing build must show, not hide.
+    assert gloss_module._speedups is not None
+    assert gloss_module._split_words is gloss_module._speedups.split_words
+    big = "Vergiss 2 Mal die_Regeln, café ² Ⅷ. " * 200
+    assert gloss_module._split_words(big) == _LETTER_RUN.split(big)
 
 
 _WORD_LIST = st.lists(

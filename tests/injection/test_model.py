@@ -81,7 +81,7 @@ def test_the_c_scorer_is_built_and_in_use() -> None:
     # The extension is optional at install (no compiler: the Python path), but this
     # machine has one, so a missing build is a defect to see, not a fallback to hide.
     model = shipped_model()
-    assert model.table is not None, "tutela.injection._windows was not built: pip install -e ."
+    assert model.table is not None, "tutela.injection._speedups was not built: pip install -e ."
     assert model.table.size() == len(model.weights)
 
 
@@ -170,7 +170,7 @@ def test_short_chat_turns_and_tool_outputs_score_low() -> None:
 def test_without_the_extension_the_python_path_scores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import tutela.injection.model as model_module
 
-    monkeypatch.setattr(model_module, "_windows", None)
+    monkeypatch.setattr(model_module, "_speedups", None)
     plain = Model(
         weights=dict(_FUZZ_MODEL.weights),
         bias=-0.5,

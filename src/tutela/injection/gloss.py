@@ -46,10 +46,15 @@ import functools
 import itertools
 import operator
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import NamedTuple
+
+try:
+    from tutela.injection import _speedups
+except ImportError:  # installed without a C compiler: the Python paths, same results
+    _speedups = None  # type: ignore[assignment]
 
 __all__ = ["FILLER", "LANGUAGES", "Gloss", "Glossary", "shipped_glossary"]
 
@@ -571,7 +576,7 @@ class Glossary:
             free = index + taken
 
 
-def _split_words(text: str) -> list[str]:
+def _python_split_words(text: str) -> list[str]:
     """Separator, word, separator, ..., separator: what splitting by ``\\b([^\\W\\d_]+)\\b``
     gives, where a word is a run of letters with no digit or "_" beside it."""
     parts = _RUN.split(text)
@@ -594,6 +599,13 @@ def _split_words(text: str) -> list[str]:
         copied = run + 2
     merged += parts[copied:]
     return merged
+
+
+# The same split in C where the extension was built (a regex steps through every character:
+# 0.18 of 0.84 ms of a 4 KB Spanish gloss).
+_split_words: Callable[[str], list[str]] = (
+    _speedups.split_words if _speedups is not None else _python_split_words
+)
 
 
 def _gloss_chars(dictionary: Dictionary, text: str) -> tuple[str, int, int]:

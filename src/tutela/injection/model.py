@@ -2,7 +2,7 @@
 
 The weights live in ``data/model.json.gz`` (written by ``train/injection/train.py``),
 loaded once per process. Scoring is one lookup per feature, one prefix sum, one sigmoid;
-the text's score is its most suspicious window's. The loop runs in C (``_windows.c``, built
+the text's score is its most suspicious window's. The loop runs in C (``_speedups.c``, built
 at install) on a table of the weights keyed by code points; where no compiler was at hand
 it runs in Python, to the same bits. Nothing is downloaded at run time.
 """
@@ -24,9 +24,9 @@ from typing import Any
 from tutela.injection.features import MAX_TOKEN, STRIDE, WINDOW, norm, tokens
 
 try:
-    from tutela.injection import _windows
+    from tutela.injection import _speedups
 except ImportError:  # installed without a C compiler: the Python path, same results
-    _windows = None  # type: ignore[assignment]
+    _speedups = None  # type: ignore[assignment]
 
 __all__ = ["Model", "shipped_gloss_model", "shipped_model"]
 
@@ -47,11 +47,11 @@ class Model:
     # Words of the benign training text: what ``suffix.SuffixCheck`` calls known words.
     lexicon: frozenset[str] = frozenset()
     # The weights as the C scorer reads them; built once, so ``weights`` is read-only.
-    table: _windows.Table | None = field(default=None, init=False, repr=False, compare=False)
+    table: _speedups.Table | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if _windows is not None:
-            object.__setattr__(self, "table", _windows.Table(self.weights, secrets.randbits(64)))
+        if _speedups is not None:
+            object.__setattr__(self, "table", _speedups.Table(self.weights, secrets.randbits(64)))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:

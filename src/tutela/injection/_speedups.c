@@ -1,4 +1,7 @@
-/* The classifier's inner loop in C: tokenise, look up weights, find the best window.
+/* The injection detector's two hottest loops in C.
+ *
+ * ``Table.best_sum``: the classifier's inner loop: tokenise, look up weights, find the best
+ * window.
  *
  * Same tokens as ``features.tokens`` (the regex ``[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]`` over
  * lower-cased text, tokens cut at ``max_token`` code points) and same sums, in the same
@@ -10,6 +13,10 @@
  * The table hashes code points with a per-table random seed and compares the whole key on
  * a hash match, so a crafted text can neither collide its way to another feature's weight
  * nor pile its tokens into one probe chain.
+ *
+ * ``split_words``: the gloss's split of a text into separators and words, as
+ * ``gloss._python_split_words`` gives it (the ``\w`` and ``\d`` of ``re``, from the same
+ * Unicode tables), without a regex engine stepping through every character.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -267,6 +274,74 @@ static PyObject *Table_len(Table *self, PyObject *Py_UNUSED(ignored))
     return PyLong_FromSsize_t(self->size);
 }
 
+static inline int is_word_char(Py_UCS4 c) { return Py_UNICODE_ISALNUM(c) || c == '_'; }
+
+static int append_slice(PyObject *list, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *part = PyUnicode_Substring(text, start, end);
+    if (!part)
+        return -1;
+    int failed = PyList_Append(list, part);
+    Py_DECREF(part);
+    return failed;
+}
+
+/* split_words(text) -> [separator, word, separator, ..., separator]
+ *
+ * A word is a run of ``\w`` characters (re's: alphanumeric or "_") holding no decimal digit
+ * and no "_"; every other character, other runs included, is part of a separator. */
+static PyObject *split_words(PyObject *Py_UNUSED(module), PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "split_words() takes a str");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+#endif
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *parts = PyList_New(0);
+    if (!parts)
+        return NULL;
+    Py_ssize_t gap = 0, i = 0; /* the separator being read starts at ``gap`` */
+    while (i < n) {
+        if (!is_word_char(PyUnicode_READ(kind, data, i))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        int word = 1;
+        for (; i < n; i++) {
+            Py_UCS4 c = PyUnicode_READ(kind, data, i);
+            if (!is_word_char(c))
+                break;
+            if (c == '_' || Py_UNICODE_ISDECIMAL(c))
+                word = 0;
+        }
+        if (!word)
+            continue;
+        if (append_slice(parts, text, gap, start) < 0 || append_slice(parts, text, start, i) < 0) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        gap = i;
+    }
+    if (append_slice(parts, text, gap, n) < 0) {
+        Py_DECREF(parts);
+        return NULL;
+    }
+    return parts;
+}
+
+static PyMethodDef module_methods[] = {
+    {"split_words", split_words, METH_O,
+     "split_words(text) -> [separator, word, separator, ..., separator]"},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef Table_methods[] = {
     {"best_sum", (PyCFunction)Table_best_sum, METH_VARARGS,
      "best_sum(text, unknown_unigram, unknown_bigram, window, stride, max_token) -> (count, best)"},
@@ -275,7 +350,7 @@ static PyMethodDef Table_methods[] = {
 };
 
 static PyTypeObject TableType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tutela.injection._windows.Table",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "tutela.injection._speedups.Table",
     .tp_basicsize = sizeof(Table),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Table(weights, seed): feature weights keyed by code points, read-only.",
@@ -287,12 +362,13 @@ static PyTypeObject TableType = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "tutela.injection._windows",
-    .m_doc = "The injection classifier's window scoring in C (see model.py).",
+    .m_name = "tutela.injection._speedups",
+    .m_doc = "The injection detector's window scoring and word split in C (model.py, gloss.py).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
-PyMODINIT_FUNC PyInit__windows(void)
+PyMODINIT_FUNC PyInit__speedups(void)
 {
     if (PyType_Ready(&TableType) < 0)
         return NULL;
