@@ -325,12 +325,14 @@ def test_words_are_split_as_the_word_boundary_regex_splits_them(text: str) -> No
     expected = _LETTER_RUN.split(text)
     assert gloss_module._python_split_words(text) == expected
     assert gloss_module._split_words(text) == expected
+    assert gloss_module._words(text) == gloss_module._WORD.findall(text) == expected[1::2]
 
 
 def test_the_word_split_runs_in_c() -> None:
     # Built on this machine (it has a compiler): a missing build must show, not hide.
     assert gloss_module._speedups is not None
     assert gloss_module._split_words is gloss_module._speedups.split_words
+    assert gloss_module._words is gloss_module._speedups.words
     big = "Vergiss 2 Mal die_Regeln, café ² Ⅷ. " * 200
     assert gloss_module._split_words(big) == _LETTER_RUN.split(big)
 

@@ -14,8 +14,8 @@
  * a hash match, so a crafted text can neither collide its way to another feature's weight
  * nor pile its tokens into one probe chain.
  *
- * ``split_words``: the gloss's split of a text into separators and words, as
- * ``gloss._python_split_words`` gives it (the ``\w`` and ``\d`` of ``re``, from the same
+ * ``split_words`` and ``words``: the gloss's split of a text into separators and words, as
+ * ``gloss._python_split_words`` and ``gloss._WORD.findall`` give it (the ``\w`` and ``\d`` of ``re``, from the same
  * Unicode tables), without a regex engine stepping through every character.
  */
 #define PY_SSIZE_T_CLEAN
@@ -286,14 +286,15 @@ static int append_slice(PyObject *list, PyObject *text, Py_ssize_t start, Py_ssi
     return failed;
 }
 
-/* split_words(text) -> [separator, word, separator, ..., separator]
+/* The words of ``text`` and, with ``separators``, the separators around them:
+ * [separator, word, separator, ..., separator], else [word, ...].
  *
- * A word is a run of ``\w`` characters (re's: alphanumeric or "_") holding no decimal digit
+ * A word is a run of ``\\w`` characters (re's: alphanumeric or "_") holding no decimal digit
  * and no "_"; every other character, other runs included, is part of a separator. */
-static PyObject *split_words(PyObject *Py_UNUSED(module), PyObject *text)
+static PyObject *find_words(PyObject *text, int separators)
 {
     if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "split_words() takes a str");
+        PyErr_SetString(PyExc_TypeError, "a str is needed");
         return NULL;
     }
 #if PY_VERSION_HEX < 0x030C0000
@@ -323,22 +324,34 @@ static PyObject *split_words(PyObject *Py_UNUSED(module), PyObject *text)
         }
         if (!word)
             continue;
-        if (append_slice(parts, text, gap, start) < 0 || append_slice(parts, text, start, i) < 0) {
+        if ((separators && append_slice(parts, text, gap, start) < 0) ||
+            append_slice(parts, text, start, i) < 0) {
             Py_DECREF(parts);
             return NULL;
         }
         gap = i;
     }
-    if (append_slice(parts, text, gap, n) < 0) {
+    if (separators && append_slice(parts, text, gap, n) < 0) {
         Py_DECREF(parts);
         return NULL;
     }
     return parts;
 }
 
+static PyObject *split_words(PyObject *Py_UNUSED(module), PyObject *text)
+{
+    return find_words(text, 1);
+}
+
+static PyObject *words(PyObject *Py_UNUSED(module), PyObject *text)
+{
+    return find_words(text, 0);
+}
+
 static PyMethodDef module_methods[] = {
     {"split_words", split_words, METH_O,
      "split_words(text) -> [separator, word, separator, ..., separator]"},
+    {"words", words, METH_O, "words(text) -> [word, ...]: split_words(text)[1::2]"},
     {NULL, NULL, 0, NULL},
 };
 
