@@ -311,6 +311,13 @@ def test_sentences_are_cut_as_the_look_behind_regex_cuts_them(text: str) -> None
     assert gloss_module._sentences(text) == _SENTENCE_SPLIT.split(text)
 
 
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="a .!?\n\t\r\x1c\u2028\u3000\u3002\uff01\uff1f\u00a0", max_size=40))
+def test_sentence_cuts_in_c_are_the_regex_cuts(text: str) -> None:
+    assert gloss_module._sentence_cuts is gloss_module._speedups.sentence_cuts  # built here
+    assert gloss_module._sentence_cuts(text) == gloss_module._python_sentence_cuts(text)
+
+
 _LETTER_RUN = re.compile(r"\b([^\W\d_]+)\b")
 
 

@@ -14,8 +14,8 @@
  * a hash match, so a crafted text can neither collide its way to another feature's weight
  * nor pile its tokens into one probe chain.
  *
- * ``split_words`` and ``words``: the gloss's split of a text into separators and words, as
- * ``gloss._python_split_words`` and ``gloss._WORD.findall`` give it (the ``\w`` and ``\d`` of ``re``, from the same
+ * ``split_words``, ``words`` and ``sentence_cuts``: the gloss's split of a text into separators and words, as
+ * ``gloss._python_split_words`` and ``gloss._WORD.findall`` give it, and where sentences end, as ``gloss._SENTENCE_CUT`` finds it, (the ``\w`` and ``\d`` of ``re``, from the same
  * Unicode tables), without a regex engine stepping through every character.
  */
 #define PY_SSIZE_T_CLEAN
@@ -348,10 +348,62 @@ static PyObject *words(PyObject *Py_UNUSED(module), PyObject *text)
     return find_words(text, 0);
 }
 
+/* sentence_cuts(text) -> [(start, end), ...]: what lies between two sentences, as
+ * ``gloss._SENTENCE_CUT`` finds it: the spaces after ". ", "! " or "? " (all of them, line
+ * breaks included), nothing after a CJK full stop, exclamation or question mark (it stays
+ * with its sentence), and a run of line breaks. */
+static PyObject *sentence_cuts(PyObject *Py_UNUSED(module), PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "a str is needed");
+        return NULL;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0)
+        return NULL;
+#endif
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *cuts = PyList_New(0);
+    if (!cuts)
+        return NULL;
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        Py_ssize_t start, end;
+        if ((c == '.' || c == '!' || c == '?') && i + 1 < n &&
+            Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i + 1))) {
+            start = end = i + 1;
+            while (end < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, end)))
+                end++;
+        } else if (c == 0x3002 || c == 0xff01 || c == 0xff1f) {
+            start = end = i + 1;
+        } else if (c == '\n') {
+            start = end = i;
+            while (end < n && PyUnicode_READ(kind, data, end) == '\n')
+                end++;
+        } else {
+            i++;
+            continue;
+        }
+        PyObject *cut = Py_BuildValue("(nn)", start, end);
+        if (!cut || PyList_Append(cuts, cut) < 0) {
+            Py_XDECREF(cut);
+            Py_DECREF(cuts);
+            return NULL;
+        }
+        Py_DECREF(cut);
+        i = end > i ? end : i + 1;
+    }
+    return cuts;
+}
+
 static PyMethodDef module_methods[] = {
     {"split_words", split_words, METH_O,
      "split_words(text) -> [separator, word, separator, ..., separator]"},
     {"words", words, METH_O, "words(text) -> [word, ...]: split_words(text)[1::2]"},
+    {"sentence_cuts", sentence_cuts, METH_O, "sentence_cuts(text) -> [(start, end), ...]"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -682,7 +682,7 @@ def _sentence_around(text: str, at: int) -> tuple[int, int]:
     return begin, end
 
 
-def _sentence_cuts(text: str) -> list[tuple[int, int]]:
+def _python_sentence_cuts(text: str) -> list[tuple[int, int]]:
     """Where ``text``'s sentences end: the ``(start, end)`` of what goes between two."""
     cuts = []
     for cut in _SENTENCE_CUT.finditer(text):
@@ -693,6 +693,11 @@ def _sentence_cuts(text: str) -> list[tuple[int, int]]:
         else:  # a CJK mark stays with its sentence
             cuts.append((cut.end(), cut.end()))
     return cuts
+
+
+_sentence_cuts: Callable[[str], list[tuple[int, int]]] = (
+    _speedups.sentence_cuts if _speedups is not None else _python_sentence_cuts
+)
 
 
 def _sentences(text: str) -> list[str]:
