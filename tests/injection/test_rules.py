@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutela.injection import rules
 from tutela.injection.rules import match_gloss, match_gloss_cues, match_rules
@@ -378,3 +384,58 @@ def test_a_pattern_is_cut_into_its_top_level_alternatives_only() -> None:
     found = {id(r): b for r, b in prefilter.branches(german)}
     assert found[id(rule)] == [rule.branches[0]]  # Hyperscan reports the one that can match
     assert rule.search(german) is not None
+
+
+# Branches led by ``\b`` are searched as their rest at a word boundary (faster in ``re``);
+# the match must be the one the branch itself finds, on real rows and on glued-up words.
+_BOUNDED = [
+    branch
+    for rule in rules.RULES + rules.CUES + rules.GLOSS_CUES
+    for branch in (rule.branches or (rule.pattern,))
+    if rules._after_boundary(branch) is not None
+]
+
+
+def _same(branch: re.Pattern[str], text: str) -> bool:
+    expected, found = branch.search(text), rules._search(branch, text)
+    if expected is None or found is None:
+        return expected is found
+    return expected.span() == found.span() and expected.groups() == found.groups()
+
+
+def test_most_branches_are_searched_from_a_boundary() -> None:
+    assert len(_BOUNDED) > 50
+    assert rules._after_boundary(re.compile(r"\bignore|forget")) is None  # top-level "|"
+    assert rules._after_boundary(re.compile(r"\bignore", re.ASCII)) is None
+
+
+def test_a_boundary_led_branch_matches_as_re_does_on_the_shared_rows() -> None:
+    root = Path(__file__).resolve().parents[2] / "bench" / "data"
+    texts = [
+        json.loads(line)["text"].lower()
+        for name in ("multilingual_injection.jsonl", "hard_benign_1.jsonl")
+        for line in (root / name).read_text("utf-8").splitlines()
+        if line
+    ]
+    matched = 0
+    for branch in _BOUNDED:
+        for text in texts:
+            assert _same(branch, text), (branch.pattern[:60], text[:80])
+            matched += branch.search(text) is not None
+    assert matched > 50  # the rows do reach the rules (98 matches when written)
+
+
+_PIECES = st.sampled_from(
+    [
+        "ignore", "all", "previous", "instructions", "olvida", "las", "instrucciones", "ia",
+        "l'ia", "modelo", "ki", "system", "prompt", "you", "are", "now", "dan", "vergiss",
+        "x", "_", "1", "é", " ", "  ", ".", "\n", "-", "'", "ы",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_a_boundary_led_branch_matches_as_re_does_on_glued_words(text: str) -> None:
+    for branch in _BOUNDED:
+        assert _same(branch, text), (branch.pattern[:60], text)
