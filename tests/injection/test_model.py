@@ -188,3 +188,14 @@ def test_the_c_table_takes_numbers_only() -> None:
     assert whole.logit("a b") == whole.python_logit("a b") == 1.5 / norm(2)
     with pytest.raises(TypeError):
         Model(weights={"a": "1"}, bias=0.0, meta={})  # type: ignore[dict-item]
+
+
+def test_an_unbuilt_table_refuses_to_score() -> None:
+    from tutela.injection import _speedups
+
+    table = _speedups.Table.__new__(_speedups.Table)
+    with pytest.raises(ValueError, match="not built"):
+        table.best_sum("ignore all", 0.0, 0.0, 48, 16, 24)
+    built = _speedups.Table({"a": 1.0}, 7)
+    with pytest.raises(TypeError, match="built once"):
+        built.__init__({"b": 2.0}, 7)  # type: ignore[misc]

@@ -1,22 +1,20 @@
-/* The injection detector's two hottest loops in C.
+/* The injection detector's hottest loops in C (optional at install: each has a Python twin
+ * that gives the same results, and the tests hold them equal).
  *
  * ``Table.best_sum``: the classifier's inner loop: tokenise, look up weights, find the best
- * window.
+ * window. Same tokens as ``features.tokens`` (the regex ``[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]``
+ * over lower-cased text, tokens cut at ``max_token`` code points) and same sums, in the
+ * same order, as ``Model.python_logit``, so the two agree to the last bit. What it saves is
+ * the Python objects: a token or a bigram is looked up by its code points in a read-only
+ * table built once per model, so scoring a text allocates one array of prefix sums and
+ * nothing per token, and runs without the GIL. The table hashes code points with a
+ * per-table random seed and compares the whole key on a hash match, so a crafted text can
+ * neither collide its way to another feature's weight nor pile its tokens into one chain.
  *
- * Same tokens as ``features.tokens`` (the regex ``[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]`` over
- * lower-cased text, tokens cut at ``max_token`` code points) and same sums, in the same
- * order, as ``Model.logit``'s pure-Python path, so the two agree to the last bit (the tests
- * hold them to it). What it saves is the Python objects: a token or a bigram is looked up
- * by its code points in a read-only table built once per model, so scoring a text allocates
- * one array of prefix sums and nothing per token, and runs without the GIL.
- *
- * The table hashes code points with a per-table random seed and compares the whole key on
- * a hash match, so a crafted text can neither collide its way to another feature's weight
- * nor pile its tokens into one probe chain.
- *
- * ``split_words``, ``words`` and ``sentence_cuts``: the gloss's split of a text into separators and words, as
- * ``gloss._python_split_words`` and ``gloss._WORD.findall`` give it, and where sentences end, as ``gloss._SENTENCE_CUT`` finds it, (the ``\w`` and ``\d`` of ``re``, from the same
- * Unicode tables), without a regex engine stepping through every character.
+ * ``split_words``, ``words`` and ``sentence_cuts``: the gloss's split of a text into
+ * separators and words (``gloss._python_split_words``, ``gloss._WORD.findall``) and where
+ * its sentences end (``gloss._SENTENCE_CUT``), with ``re``'s own Unicode tables for ``\w``,
+ * ``\d`` and ``\s``, without a regex engine stepping through every character.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -197,6 +195,10 @@ static PyObject *Table_best_sum(Table *self, PyObject *args)
         return NULL;
     if (window < 1 || stride < 1 || max_token < 1) {
         PyErr_SetString(PyExc_ValueError, "window, stride and max_token must be positive");
+        return NULL;
+    }
+    if (!self->slots || !self->keys) {
+        PyErr_SetString(PyExc_ValueError, "the Table was not built");
         return NULL;
     }
 #if PY_VERSION_HEX < 0x030C0000
