@@ -186,3 +186,14 @@ def test_the_gloss_shift_moves_glossed_texts_only() -> None:
     high, low = shifted.analyse_uncached(german), plain.analyse_uncached(german)
     assert high.language == low.language == "de"
     assert high.score > low.score
+
+
+def test_both_rule_databases_are_built_before_the_first_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tutela.injection import rules
+
+    monkeypatch.setattr(rules, "_gloss_prefilter", None)  # as in a new process
+    Detector(cache_size=1)
+    # Built lazily, the glosses' database cost the first non-English text 1.3 s.
+    assert rules._prefilter is not None and rules._gloss_prefilter is not None

@@ -150,7 +150,10 @@ class Detector:
             glossary = Glossary(shipped.dictionaries, english=self.model.lexicon)
         self.glossary = glossary
         self._suffix = SuffixCheck(self.model.lexicon)
-        match_rules("")  # build the rule databases now (about a second), not on a request
+        # Build the rule databases now, not on a request: about a second for the text's,
+        # and another for the glosses' (the first text in another language waited 1.3 s).
+        match_rules("")
+        match_gloss("")
         self._cache: DigestCache[Analysis] = DigestCache(cache_size)
         self._digest = KeyedDigest()
         self.hits = 0
