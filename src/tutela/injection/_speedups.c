@@ -73,6 +73,21 @@ static inline int span_equals(const Py_UCS4 *key, const Span *s)
     return 1;
 }
 
+/* 0 if ``text`` is a str whose characters can be read (Python before 3.12 may hold a str in
+ * a legacy form until asked), else -1 with an exception set. */
+static int readable(PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "a str is needed");
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(text) < 0)
+        return -1;
+#endif
+    return 0;
+}
+
 /* The weight of the key ``first`` (or ``first + " " + second``), if the table holds it. */
 static inline int lookup(const Table *t, uint64_t state, const Span *first, const Span *second,
                          double *weight)
@@ -143,10 +158,8 @@ static int Table_init(Table *self, PyObject *args, PyObject *kwds)
         Py_ssize_t length = PyUnicode_GET_LENGTH(key);
         if (length == 0)
             continue; /* a token is never empty */
-#if PY_VERSION_HEX < 0x030C0000
-        if (PyUnicode_READY(key) < 0)
+        if (readable(key) < 0)
             return -1;
-#endif
         /* Numbers only, read without running Python code, so the dict cannot change here. */
         double weight;
         if (PyFloat_Check(value)) {
@@ -201,10 +214,8 @@ static PyObject *Table_best_sum(Table *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the Table was not built");
         return NULL;
     }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0)
+    if (readable(text) < 0)
         return NULL;
-#endif
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -295,14 +306,8 @@ static int append_slice(PyObject *list, PyObject *text, Py_ssize_t start, Py_ssi
  * and no "_"; every other character, other runs included, is part of a separator. */
 static PyObject *find_words(PyObject *text, int separators)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "a str is needed");
+    if (readable(text) < 0)
         return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0)
-        return NULL;
-#endif
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -356,14 +361,8 @@ static PyObject *words(PyObject *Py_UNUSED(module), PyObject *text)
  * with its sentence), and a run of line breaks. */
 static PyObject *sentence_cuts(PyObject *Py_UNUSED(module), PyObject *text)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "a str is needed");
+    if (readable(text) < 0)
         return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(text) < 0)
-        return NULL;
-#endif
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
