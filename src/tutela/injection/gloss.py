@@ -582,7 +582,7 @@ def _python_split_words(text: str) -> list[str]:
     parts = _RUN.split(text)
     runs = parts[1::2]
     # Runs that are no word (a digit or "_" in them) join the separators around them; a
-    # text has few, so they are found in C and only they are visited.
+    # text has few, so they are picked out by C-level maps and only they are visited.
     odd = [
         i
         for i in itertools.compress(itertools.count(), map(operator.not_, map(str.isalpha, runs)))

@@ -727,9 +727,12 @@ def _after_boundary(branch: re.Pattern[str]) -> re.Pattern[str] | None:
     top-level ``|``, after which the ``\\b`` would lead only the first alternative)."""
     if not branch.pattern.startswith("\\b") or branch.flags & re.ASCII:
         return None
-    parsed = re._parser.parse(branch.pattern, branch.flags)  # type: ignore[attr-defined]
-    first = parsed.data[0] if parsed.data else None
-    if first != (re._constants.AT, re._constants.AT_BOUNDARY):  # type: ignore[attr-defined]
+    try:  # ``re``'s own parser tells a lone leading ``\\b`` from one before a top-level "|"
+        parsed = re._parser.parse(branch.pattern, branch.flags)  # type: ignore[attr-defined]
+        boundary = (re._constants.AT, re._constants.AT_BOUNDARY)  # type: ignore[attr-defined]
+    except AttributeError:  # a Python whose ``re`` is laid out otherwise: search as written
+        return None
+    if not parsed.data or parsed.data[0] != boundary:
         return None
     return re.compile(branch.pattern[2:], branch.flags)
 
