@@ -44,7 +44,6 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-import operator
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -580,24 +579,15 @@ def _python_split_words(text: str) -> list[str]:
     """Separator, word, separator, ..., separator: what splitting by ``\\b([^\\W\\d_]+)\\b``
     gives, where a word is a run of letters with no digit or "_" beside it."""
     parts = _RUN.split(text)
-    runs = parts[1::2]
-    # Runs that are no word (a digit or "_" in them) join the separators around them; a
-    # text has few, so they are picked out by C-level maps and only they are visited.
-    odd = [
-        i
-        for i in itertools.compress(itertools.count(), map(operator.not_, map(str.isalpha, runs)))
-        if _DIGIT_OR_UNDERSCORE.search(runs[i])
-    ]
-    if not odd:
+    if all(map(str.isalpha, parts[1::2])):  # prose: every run is a word
         return parts
-    merged: list[str] = []
-    copied = 0  # parts before this one are in ``merged``
-    for i in odd:
-        run = 2 * i + 1
-        merged += parts[copied:run]
-        merged[-1] += parts[run] + parts[run + 1]
-        copied = run + 2
-    merged += parts[copied:]
+    merged = [parts[0]]
+    for index in range(1, len(parts), 2):
+        run = parts[index]
+        if run.isalpha() or _DIGIT_OR_UNDERSCORE.search(run) is None:
+            merged += (run, parts[index + 1])
+        else:  # no word: it joins the separators around it
+            merged[-1] += run + parts[index + 1]
     return merged
 
 
