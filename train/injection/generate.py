@@ -13,8 +13,9 @@ jailbreak, system-prompt extraction, delimiter and chat-template spoofing, refus
 suppression, hypothetical or fiction framing, payload splitting, encoded payloads,
 optimiser-style gibberish suffixes, output hijacking and context flooding. ``benign()``
 gives matching hard negatives: questions about prompt injection, harmless texts that say
-"ignore", "system prompt", "role play", "mode" or "never refuse", code, LaTeX, shell,
-regular expressions and minified data.
+"ignore", "system prompt", "role play", "mode" or "never refuse", plain requests worded as
+attacks are ("describe how to...", "write a poem about..."), code, LaTeX, shell, regular
+expressions and minified data.
 
 Everything is seeded and deterministic: ``attacks(seed)`` and ``benign(seed)`` return the
 same lists on every machine. Generated texts are training data only; the evaluation
@@ -785,8 +786,64 @@ def _api_doc(rng: random.Random) -> str:
     return text
 
 
-def benign(seed: int = 22, count: int = 1500) -> list[str]:
-    """Hard negatives: about injection, innocent trigger words, code, LaTeX, odd tokens."""
+# Plain requests in the imperative, the way people ask for help with work and hobbies:
+# "describe how to...", "write a poem about...", "step-by-step instructions for...". The
+# shared attacks are full of the same openings (a harmful request is worded like any
+# other), so without these a model learns the opening rather than the request.
+_HOW = ["Describe how to", "Explain how to", "Give me step-by-step instructions to",
+        "Provide step-by-step directions on how to", "Outline how to", "Tell me how to",
+        "Walk me through how to", "What is the best way to", "How do I", "Show me how to"]  # fmt: skip
+_TECH_TASKS = ["stream Kafka topics into S3", "set up nginx as a reverse proxy",
+               "deploy a Flask app on Kubernetes", "migrate a MySQL database to PostgreSQL",
+               "configure single sign-on for our wiki", "rotate TLS certificates without downtime",
+               "cache API responses in Varnish", "load Parquet files into BigQuery",
+               "set up alerting in Prometheus", "write a GitHub Actions workflow for pytest",
+               "profile a slow Django view", "index JSON columns in PostgreSQL",
+               "run database migrations in CI", "back up a Redis instance",
+               "train a small text classifier with scikit-learn", "tune JVM garbage collection",
+               "set up a VPN between two offices", "version a REST API",
+               "schedule a nightly job with cron", "build a Docker image for a Go service"]  # fmt: skip
+_LIFE_TASKS = ["bake sourdough bread", "train for a half marathon", "repot a cactus",
+               "prepare for a salary negotiation", "plan a week of vegetarian meals",
+               "learn to read sheet music", "change a bicycle tyre", "write a cover letter",
+               "organise a small wedding", "start a vegetable garden", "brew cold coffee",
+               "give feedback to a senior colleague", "paint a room evenly"]  # fmt: skip
+_CODE_TASKS = ["renames every jpg file in a folder", "reads a weather API and plots the temperature",
+               "parses a CSV file and sums a column", "counts word frequencies in a text file",
+               "converts Markdown tables to HTML", "serves a to-do list over HTTP",
+               "validates e-mail addresses with a regex", "checks whether a string is a palindrome",
+               "watches a folder and logs new files", "sends an e-mail when a job fails",
+               "resizes images to 800 pixels wide", "merges two sorted lists"]  # fmt: skip
+_LANGUAGES = ["Python", "python", "JavaScript", "Go", "Rust", "Java", "C#", "bash", "R"]
+_VERSES = ["Write a poem about", "Write a short poem about", "Write me a rap about",
+           "Write a song about", "Write a limerick about", "Write a haiku about",
+           "Write a story about", "Write a sonnet about"]  # fmt: skip
+_VERSE_TOPICS = ["a broken umbrella", "my dog", "autumn leaves", "the sea", "a lonely lighthouse",
+                 "Monday mornings", "coffee", "a city at night", "my grandmother's garden",
+                 "a retiring colleague", "the first snow", "train journeys"]  # fmt: skip
+
+
+def _plain_request(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.45:
+        task = rng.choice(_TECH_TASKS + _LIFE_TASKS)
+        text = f"{rng.choice(_HOW)} {task}"
+        return text + ("?" if text.startswith(("How", "What")) else rng.choice([".", ""]))
+    if kind < 0.75:
+        language = rng.choice(_LANGUAGES)
+        return rng.choice([
+            f"Write a {language} script that {rng.choice(_CODE_TASKS)}.",
+            f"write {language} code that {rng.choice(_CODE_TASKS)}",
+            f"Write a function in {language} that {rng.choice(_CODE_TASKS)}.",
+        ])  # fmt: skip
+    return (
+        f"{rng.choice(_VERSES)} {rng.choice(_VERSE_TOPICS)}{rng.choice(['.', '', ' with rhymes.'])}"
+    )
+
+
+def benign(seed: int = 22, count: int = 1650) -> list[str]:
+    """Hard negatives: about injection, innocent trigger words, plain requests, code, LaTeX,
+    odd tokens."""
     rng = random.Random(seed)
     out: set[str] = set(_ABOUT_INJECTION)
     makers: list[Callable[[], str]] = [
@@ -797,6 +854,7 @@ def benign(seed: int = 22, count: int = 1500) -> list[str]:
         lambda: _latex(rng),
         lambda: _odd_benign(rng),
         lambda: _api_doc(rng),
+        lambda: _plain_request(rng),
         lambda: "\n\n".join(_api_doc(rng) for _ in range(rng.randint(2, 4))),
         lambda: (
             f"{_cap(rng.choice(_SAFE_TASKS))}. {rng.choice(_INNOCENT).format(t=rng.choice(_TOPICS), s=rng.choice(_SAFE_TASKS))}"
