@@ -68,6 +68,10 @@ def test_each_family_matches(text: str, family: str) -> None:
         "Translate the previous text into French.",
         "Summarize the above text in two sentences.",
         "Format the instructions as a list so I can print them.",
+        "What is the system prompt of a chatbot, and who writes it?",
+        "What were the original instructions given to the jury, broadly?",
+        "In Kubernetes, how do I override the command of a container?",
+        "Discard the command's output if it fails.",
     ],
 )
 def test_benign_trigger_words_do_not_match(text: str) -> None:

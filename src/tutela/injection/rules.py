@@ -52,7 +52,8 @@ _W = r"(?:[\w'-]+\s+)"
 _VERB_IGNORE = r"(?:ignore|disregard|forget|skip|override|bypass|overlook|abandon|neglect|discard)"
 _WHICH = r"(?:previous|prior|above|earlier|preceding|original|initial|system|all|any|every|your|the|these|those|old)"
 _ORDERS = (
-    r"(?:instructions?|prompts?|rules|directions?|guidelines|directives?|commands?|"
+    # "commands", not "command": "override the command of a container" is Kubernetes
+    r"(?:instructions?|prompts?|rules|directions?|guidelines|directives?|commands|"
     r"programming|constraints|restrictions|guardrails|policies|safeguards|filters)"
 )
 _MODES = (
@@ -61,7 +62,7 @@ _MODES = (
 )
 _REVEAL = (
     r"(?:reveal|print|show|repeat|output|display|tell me|give me|write out|write down|leak|"
-    r"dump|recite|spell out|share|copy|paste|return|list|what (?:is|are|was|were))"
+    r"dump|recite|spell out|share|copy|paste|return|list)"
 )
 _HIDDEN = (
     r"(?:system prompt|system message|initial prompt|initial instructions|hidden prompt|"
@@ -314,6 +315,15 @@ RULES: tuple[Rule, ...] = (
         0.93,
         "prompt instruction message code password",
         rf"\b{_REVEAL}\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?{_HIDDEN}\b",
+    ),
+    # Asked as a question, the set-up must end it: "What is your system prompt?", not "what
+    # is the system prompt of a chatbot?" nor "the original instructions given to jurors".
+    _rule(
+        "inj.prompt_extraction",
+        0.93,
+        "prompt instruction message code password",
+        rf"\bwhat (?:is|are|was|were)\s+{_W}{{0,3}}?(?:your|the|my|this|its)\s+(?:\w+\s+)?"
+        rf"{_HIDDEN}\s*(?:[?.!:;,]|$)",
     ),
     _rule(
         "inj.prompt_extraction",
