@@ -9,8 +9,9 @@ the score reaches the threshold for the source. Untrusted sources (``document``,
 suspicious inside a fetched page than in the user's own question.
 
 Scores combine as a noisy-or of the model's score and the rules' (see ``_rule_score``). Text
-hidden from humans (Unicode tags, decoded base64 or hex) is analysed on its own too and, if
-it reads as an injection, reported as ``inj.invisible`` or ``inj.encoded``.
+hidden from humans (Unicode tags, decoded base64 or hex) or from the classifier (stuttered
+words, repaired by ``stutter.py``) is analysed on its own too and, if it reads as an
+injection, reported as ``inj.invisible`` or ``inj.encoded``.
 
 Never logs, never keeps text: the cache holds digests and numbers only.
 """
@@ -28,6 +29,7 @@ from tutela.injection.gloss import Glossary, shipped_glossary
 from tutela.injection.model import Model, shipped_gloss_model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_gloss, match_rules
+from tutela.injection.stutter import Destutter
 from tutela.injection.suffix import SuffixCheck
 
 __all__ = [
@@ -150,6 +152,7 @@ class Detector:
             glossary = Glossary(shipped.dictionaries, english=self.model.lexicon)
         self.glossary = glossary
         self._suffix = SuffixCheck(self.model.lexicon)
+        self._destutter = Destutter(self.model.lexicon)
         # Build the rule databases now, not on a request: about a second for the text's,
         # and another for the glosses' (the first text in another language waited 1.3 s).
         match_rules("")
@@ -175,6 +178,15 @@ class Detector:
             if inner_score >= _PAYLOAD_SCORE:
                 family = "inj.invisible" if index == 0 and norm.tags else "inj.encoded"
                 extra.append(RuleHit(id=family, score=max(0.95, inner_score), start=-1, end=-1))
+        repaired = self._destutter.undo(norm.text)
+        if repaired is not None:
+            inner_model, inner_rule, _ = self._judge(normalise(repaired))
+            inner_score = _noisy_or(inner_model, inner_rule)
+            # The repair must be what makes the text read as an injection.
+            if inner_score >= _PAYLOAD_SCORE and inner_score > _noisy_or(model_score, rule_score):
+                extra.append(
+                    RuleHit(id="inj.encoded", score=max(0.95, inner_score), start=-1, end=-1)
+                )
         if norm.tags and not any(h.id == "inj.invisible" for h in extra):
             extra.append(RuleHit(id="inj.invisible", score=0.8, start=-1, end=-1))
         if norm.zero_width >= 2 or norm.bidi:

@@ -48,7 +48,7 @@ class RuleHit:
     end: int
 
 
-_W = r"(?:[\w'-]+\s+)"
+_W = r"(?:[\w'/-]+\s+)"  # a word; "previous/future" is one too
 _VERB_IGNORE = r"(?:ignore|disregard|forget|skip|override|bypass|overlook|abandon|neglect|discard)"
 _WHICH = r"(?:previous|prior|above|earlier|preceding|original|initial|system|all|any|every|your|the|these|those|old)"
 _ORDERS = (

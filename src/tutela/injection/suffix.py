@@ -11,7 +11,7 @@ two suffixes share it. This check measures its *shape* instead:
   (such a token counts 1; a word glued in odd case or a word the lexicon does not know
   counts 0.5), on a line whose brackets do not balance;
 - **the rest of the text reads as prose**: at least 80% plain words, at most 2% tokens with
-  code punctuation, at most 8% anomaly weight.
+  code punctuation, at most ``REST_WEIGHT`` (10%) anomaly weight.
 
 The second condition is what keeps code, configuration and maths apart: their punctuation
 is spread over the whole text, never gathered in one line's tail after plain prose. The
@@ -31,6 +31,10 @@ __all__ = ["MAX_CHARS", "MIN_LEXICON_WORD", "SUFFIX_SCORE", "TAIL", "SuffixCheck
 TAIL = 16
 MAX_CHARS = 1024  # optimiser suffixes follow short requests (the longest seen: 502)
 SUFFIX_SCORE = 0.93  # flags a user turn (0.90); spotlights, not blocks, a document (0.97)
+# Anomaly weight the rest of the text may carry, per token. A suffix longer than the tail
+# leaves its first tokens in the rest: 8% let 22 of the shared data's GCG and DSN suffixes
+# go, 10% costs no benign row, clean document or hard benign prompt (docs: Measured).
+REST_WEIGHT = 0.10
 
 _CODE_PUNCT = frozenset("()[]{}\\`<>|_$^~=*#@%&+")
 _ANY_CODE_PUNCT = re.compile(r"[()\[\]{}\\`<>|_$^~=*#@%&+]")
@@ -60,6 +64,7 @@ _CODE = re.compile(
 _KEY_VALUE = re.compile(r"[\"']?\w+[\"']?[:=]")
 _QUOTED = re.compile(r"[\"'][^\"'\s]*[\"']")
 _CALL = re.compile(r"\w[\w.]*\(")
+_FORMULA = re.compile(r"=[A-Z][A-Z0-9.]*\(")  # a spreadsheet formula, often cut off
 _WORD_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 MIN_LEXICON_WORD = 4  # shorter pieces are too often abbreviations to count as unknown
 
@@ -133,6 +138,8 @@ class SuffixCheck:
         pairs = sum(1 for t in tail if _KEY_VALUE.match(t) or _QUOTED.search(t))
         operators = sum(1 for t in tail if _OPERATOR.fullmatch(t.strip(_EDGE)))
         calls = sum(1 for t in tail if _CALL.search(t))
+        if any(_FORMULA.match(t) for t in tail):
+            return True
         nonwords = sum(1 for weight, punct, _ in weights if weight and not punct)
         return pairs >= 3 or operators >= 2 or calls >= 2 or nonwords == 0
 
@@ -180,7 +187,7 @@ class SuffixCheck:
                 return 0.0
         for size, weight, punct, plain in tails:
             rest = count - size
-            if total_punct - punct > 0.02 * rest or total_weight - weight > 0.08 * rest:
+            if total_punct - punct > 0.02 * rest or total_weight - weight > REST_WEIGHT * rest:
                 continue
             if total_plain - plain < 0.8 * rest:
                 continue
