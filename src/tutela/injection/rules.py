@@ -627,7 +627,18 @@ PERSONA_CUES: tuple[Rule, ...] = tuple(
             "regardless matter irrespective regard",
             r"\b(?:regardless of|no matter how|irrespective of|without regard (?:for|to)) "
             r"(?:any |the |its |how )?(?:\w+ )?(?:ethical|moral|legal|dangerous|unethical|"
-            r"illegal|immoral|harmful|offensive|inappropriate|legality|morality|ethics)",
+            r"illegal|immoral|harmful|offensive|inappropriate|legality|morality|ethics|filters)",
+        ),
+        # "GPTchat does not have a content filter"
+        (
+            "filter",
+            r"\b(?:does not|doesn't|do not|don't|without) (?:have )?(?:a |any )?content filter",
+        ),
+        # "never backs down from the job even if the request harms someone"
+        (
+            "even",
+            r"\beven if (?:the request|it|the content|your answer) (?:\w+ )?(?:harms?|hurts|is "
+            r"harmful|is illegal|is unethical)",
         ),
         # three kinds of harm in one breath: "illegal, unethical, explicit or offensive"
         (
