@@ -133,13 +133,14 @@ class SuffixCheck:
     @staticmethod
     def _reads_as_code(tail: list[str], weights: list[tuple[float, int, int]]) -> bool:
         """A pasted snippet, perhaps cut off (so unbalanced), rather than soup: it has the
-        syntax of code (strings or key-value pairs, operators, calls) and no non-words. An
-        optimiser's tail has word pieces no lexicon holds and little of that syntax."""
+        syntax of code (strings or key-value pairs, operators, calls, a spreadsheet
+        formula) or no non-words. An optimiser's tail has word pieces no lexicon holds and
+        little of that syntax."""
+        if any(_FORMULA.match(t) for t in tail):
+            return True
         pairs = sum(1 for t in tail if _KEY_VALUE.match(t) or _QUOTED.search(t))
         operators = sum(1 for t in tail if _OPERATOR.fullmatch(t.strip(_EDGE)))
         calls = sum(1 for t in tail if _CALL.search(t))
-        if any(_FORMULA.match(t) for t in tail):
-            return True
         nonwords = sum(1 for weight, punct, _ in weights if weight and not punct)
         return pairs >= 3 or operators >= 2 or calls >= 2 or nonwords == 0
 
