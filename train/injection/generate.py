@@ -711,33 +711,6 @@ def _latex(rng: random.Random) -> str:
     return rng.choice(snippets)
 
 
-_FIELDS = ["title", "price", "author", "slug", "tags", "date", "summary", "user", "items", "score"]
-_ASKS = ["Why does this render nothing?", "Is this the idiomatic way to write it?",
-         "How do I add a fallback when the list is empty?", "Can you explain what each part does?",
-         "This template throws a parse error, where?", "How would I loop over this instead?"]  # fmt: skip
-
-
-def _markup(rng: random.Random) -> str:
-    """Template languages and markup a user pastes: braces, tags and brackets everywhere,
-    which the spoofing family taught the model to fear (written after reading the false
-    positives on the project's hard benign prompts 3 and 4; none of their text is used)."""
-    f, g = rng.sample(_FIELDS, 2)
-    forms = [
-        f"{{{{#{f}}}}}<span>{{{{{g}}}}}</span>{{{{/{f}}}}}{{{{^{f}}}}}<em>none</em>{{{{/{f}}}}}",
-        f"{{% for row in {f} %}}<tr><td>{{{{ row.{g} | default('-') }}}}</td></tr>{{% endfor %}}",
-        f'{{{{ range .{f.title()} }}}}{{{{ if .{g.title()} }}}}{{{{ .{g.title()} }}}}{{{{ end }}}}{{{{ end }}}}',
-        f"{{{{#each {f}}}}}<li>{{{{this.{g}}}}}</li>{{{{else}}}}<li>empty</li>{{{{/each}}}}",
-        f"[quote={f}_{rng.randint(1, 99)}][b]{g.title()}[/b] is [i]ready[/i][/quote][url=/{f}]more[/url]",
-        f"(;GM[1]SZ[{rng.choice([9, 13, 19])}]KM[6.5];B[{rng.choice('abcdefg')}{rng.choice('abcdefg')}]"
-        f";W[{rng.choice('pqrs')}{rng.choice('pqrs')}];B[{rng.choice('cdef')}{rng.choice('cdef')}])",
-        f"<item><title>{g.title()} update</title><link>https://blog.example/{f}</link>"
-        f"<description><![CDATA[<p>New {f}</p>]]></description></item>",
-        f"{{{{ {f} | where: '{g}', true | map: 'name' | join: ', ' }}}}",
-        f"[{f}]\n{g} = ${{{f}.{g}:-none}}\ninclude = ../{f}.d/*.conf",
-    ]
-    return f"{rng.choice(_ASKS)} {rng.choice(forms)}"
-
-
 def _odd_benign(rng: random.Random) -> str:
     """Benign texts with many rare tokens: ids, hashes, product codes, mixed languages."""
     forms = [
@@ -868,7 +841,7 @@ def _plain_request(rng: random.Random) -> str:
     )
 
 
-def benign(seed: int = 22, count: int = 1800) -> list[str]:
+def benign(seed: int = 22, count: int = 1650) -> list[str]:
     """Hard negatives: about injection, innocent trigger words, plain requests, code, LaTeX,
     odd tokens."""
     rng = random.Random(seed)
@@ -882,7 +855,6 @@ def benign(seed: int = 22, count: int = 1800) -> list[str]:
         lambda: _odd_benign(rng),
         lambda: _api_doc(rng),
         lambda: _plain_request(rng),
-        lambda: _markup(rng),
         lambda: "\n\n".join(_api_doc(rng) for _ in range(rng.randint(2, 4))),
         lambda: (
             f"{_cap(rng.choice(_SAFE_TASKS))}. {rng.choice(_INNOCENT).format(t=rng.choice(_TOPICS), s=rng.choice(_SAFE_TASKS))}"

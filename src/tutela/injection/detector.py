@@ -10,8 +10,8 @@ suspicious inside a fetched page than in the user's own question.
 
 Scores combine as a noisy-or of the model's score and the rules' (see ``_rule_score``). Text
 hidden from humans (Unicode tags, decoded base64 or hex) or from the classifier (stuttered
-words, repaired by ``stutter.py``) is analysed on its own too and, if it reads as an
-injection, reported as ``inj.invisible`` or ``inj.encoded``.
+or scrambled words, repaired by ``stutter.py`` and ``scramble.py``) is analysed on its own
+too and, if it reads as an injection, reported as ``inj.invisible`` or ``inj.encoded``.
 
 Never logs, never keeps text: the cache holds digests and numbers only.
 """
@@ -29,6 +29,7 @@ from tutela.injection.gloss import Glossary, shipped_glossary
 from tutela.injection.model import Model, shipped_gloss_model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
 from tutela.injection.rules import RuleHit, match_gloss, match_rules
+from tutela.injection.scramble import Unscramble
 from tutela.injection.stutter import Destutter
 from tutela.injection.suffix import SuffixCheck
 
@@ -153,6 +154,7 @@ class Detector:
         self.glossary = glossary
         self._suffix = SuffixCheck(self.model.lexicon)
         self._destutter = Destutter(self.model.lexicon)
+        self._unscramble = Unscramble()
         # Build the rule databases now, not on a request: about a second for the text's,
         # and another for the glosses' (the first text in another language waited 1.3 s).
         match_rules("")
@@ -178,15 +180,21 @@ class Detector:
             if inner_score >= _PAYLOAD_SCORE:
                 family = "inj.invisible" if index == 0 and norm.tags else "inj.encoded"
                 extra.append(RuleHit(id=family, score=max(0.95, inner_score), start=-1, end=-1))
-        repaired = self._destutter.undo(norm.text)
-        if repaired is not None:
-            inner_model, inner_rule, _ = self._judge(normalise(repaired))
+        # Letter noise a reader sees through: stuttered, then scrambled words put right.
+        stuttered = self._destutter.undo(norm.text)
+        unscrambled = self._unscramble.undo(stuttered or norm.text)
+        repaired_score = 0.0
+        if stuttered is not None or unscrambled is not None:
+            inner_model, inner_rule, _ = self._judge(normalise(unscrambled or stuttered or ""))
             inner_score = _noisy_or(inner_model, inner_rule)
             # The repair must be what makes the text read as an injection.
             if inner_score >= _PAYLOAD_SCORE and inner_score > _noisy_or(model_score, rule_score):
-                extra.append(
-                    RuleHit(id="inj.encoded", score=max(0.95, inner_score), start=-1, end=-1)
-                )
+                if stuttered is not None:  # three stuttered words are a disguise, not typos
+                    extra.append(
+                        RuleHit(id="inj.encoded", score=max(0.95, inner_score), start=-1, end=-1)
+                    )
+                else:  # shuffled letters can be typos: the repaired text's score, no more
+                    repaired_score = inner_score
         if norm.tags and not any(h.id == "inj.invisible" for h in extra):
             extra.append(RuleHit(id="inj.invisible", score=0.8, start=-1, end=-1))
         if norm.zero_width >= 2 or norm.bidi:
@@ -207,6 +215,9 @@ class Detector:
         other = len(hits) > len(extra) or model_score >= (_WEAK_DISGUISE if weak else 0.3)
         if extra and other:
             score = max(score, 0.97)
+        if repaired_score > score:
+            score = repaired_score
+            hits.append(RuleHit(id="inj.encoded", score=repaired_score, start=-1, end=-1))
         # Another language: the model (and the English rules) read its English gloss too.
         glossed = self.glossary.gloss(norm.text)
         language = ""
