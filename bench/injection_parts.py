@@ -1,6 +1,6 @@
 """Where the injection detector's time goes, per step, on 4 KB of each glossed language.
 
-    .venv/bin/python bench/injection_parts.py [--languages de,zh] [--repeat 9]
+    .venv/bin/python bench/injection_parts.py [--languages en,de,zh] [--repeat 9]
 
 The text of each language is the benign rows of ``data/multilingual_injection.jsonl``,
 repeated and cut at 4 KB of UTF-8 (the texts of ``injection_eval.py``'s latency rows). Each
@@ -13,6 +13,7 @@ steps:
 - ``normalise``: invisible characters, NFKC, lookalikes, payloads;
 - ``model``: the text model over the normalised text;
 - ``rules``: the English and other-language rules (Hyperscan, then Python confirms);
+- ``letters``: the stuttered- and scrambled-word checks (a Hyperscan pass each);
 - ``language``: which dictionary, if any;
 - ``gloss``: the English gloss, language check included;
 - ``gloss model`` and ``gloss rules``: the gloss model and the rules over the gloss.
@@ -46,6 +47,7 @@ STEPS = (
     "normalise",
     "model",
     "rules",
+    "letters",
     "language",
     "gloss",
     "gloss model",
@@ -54,7 +56,10 @@ STEPS = (
 
 
 def prose(lang: str) -> str:
-    """The benign rows of one language, repeated past 4 KB and cut at 4 KB of UTF-8."""
+    """The benign rows of one language, repeated past 4 KB and cut at 4 KB of UTF-8; for
+    ``en``, the first 4 KB of docs/ARCHITECTURE.md (English prose, never glossed)."""
+    if lang == "en":
+        return (HERE.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")[:4096]
     path = HERE / "data" / "multilingual_injection.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     text = " ".join(r["text"] for r in rows if r["lang"] == lang and not r["label"])
@@ -79,6 +84,7 @@ def measure(detector: Detector, lang: str, repeat: int) -> dict[str, float]:
         "normalise": lambda: normalise(raw),
         "model": lambda: detector.model.score(text),
         "rules": lambda: match_rules(text),
+        "letters": lambda: (detector._destutter.undo(text), detector._unscramble.undo(text)),
         "language": lambda: glossary.language(text),
         "gloss": lambda: glossary.gloss(text),
         "gloss model": lambda: detector.gloss_model.score(english),
@@ -106,9 +112,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9, help="runs of 100 calls; best counts")
     args = parser.parse_args()
     languages = [lang for lang in args.languages.split(",") if lang]
-    unknown = sorted(set(languages) - set(LANGUAGES))
+    unknown = sorted(set(languages) - {"en", *LANGUAGES})
     if unknown:
-        raise SystemExit(f"unknown language(s) {unknown}; known: {','.join(LANGUAGES)}")
+        raise SystemExit(f"unknown language(s) {unknown}; known: en,{','.join(LANGUAGES)}")
     if args.repeat < 1:
         raise SystemExit("--repeat must be 1 or more")
     detector = Detector(cache_size=1)
