@@ -764,14 +764,14 @@ class _Prefilter:
             return
         multiline = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_MULTILINE
         try:
-            self.database = _compile(
+            self.database = compile_database(
                 hyperscan, [_bytewise(b.pattern) for _, b in self.ascii_units], multiline
             )
             if self.unicode_units:
                 # Gaps loosened and prefilter mode: Hyperscan may over-report (Python
                 # confirms) but never misses, and compiles in under a second, where Unicode
                 # word classes in bounded repeats took minutes.
-                self.unicode_database = _compile(
+                self.unicode_database = compile_database(
                     hyperscan,
                     [_loosen(b.pattern) for _, b in self.unicode_units],
                     multiline
@@ -930,7 +930,8 @@ def _loosen(pattern: str) -> str:
     return pattern
 
 
-def _compile(hyperscan: Any, expressions: list[str], flags: int) -> Any:
+def compile_database(hyperscan: Any, expressions: list[str], flags: int) -> Any:
+    """A block-mode Hyperscan database of ``expressions``, ids in order, one set of flags."""
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(
         expressions=[e.encode() for e in expressions],

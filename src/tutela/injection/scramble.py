@@ -17,6 +17,8 @@ import logging
 import re
 from typing import Any
 
+from tutela.injection.rules import compile_database
+
 log = logging.getLogger(__name__)
 
 __all__ = ["KEYWORDS", "MIN_WORDS", "Unscramble"]
@@ -109,14 +111,8 @@ def _compile() -> Any:
     except ImportError:  # pragma: no cover - no wheel for this platform
         log.warning("hyperscan unavailable: the scramble check uses Python re (slower)")
         return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[e.encode() for _, e in _EXPRESSIONS],
-        ids=list(range(len(_EXPRESSIONS))),
-        elements=len(_EXPRESSIONS),
-        flags=[hyperscan.HS_FLAG_CASELESS] * len(_EXPRESSIONS),
-    )
-    return database
+    expressions = [e for _, e in _EXPRESSIONS]
+    return compile_database(hyperscan, expressions, hyperscan.HS_FLAG_CASELESS)
 
 
 _database = _compile()

@@ -26,6 +26,8 @@ import string
 from collections.abc import Collection
 from typing import Any
 
+from tutela.injection.rules import compile_database
+
 log = logging.getLogger(__name__)
 
 __all__ = ["GATE_WORDS", "MIN_LENGTH", "MIN_WORDS", "Destutter"]
@@ -127,14 +129,7 @@ def _compile() -> Any:
     except ImportError:  # pragma: no cover - no wheel for this platform
         log.warning("hyperscan unavailable: the stutter check uses Python re (slower)")
         return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[_FINAL.encode(), _INITIAL.encode()],
-        ids=[0, 1],
-        elements=2,
-        flags=[hyperscan.HS_FLAG_CASELESS] * 2,
-    )
-    return database
+    return compile_database(hyperscan, [_FINAL, _INITIAL], hyperscan.HS_FLAG_CASELESS)
 
 
 _database = _compile()
