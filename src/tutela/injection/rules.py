@@ -930,6 +930,17 @@ def _loosen(pattern: str) -> str:
     return pattern
 
 
+def caseless_database(expressions: list[str], purpose: str) -> Any:
+    """A caseless block-mode Hyperscan database of ``expressions``, or None (and a warning
+    naming ``purpose``) where Hyperscan is not installed."""
+    try:
+        import hyperscan
+    except ImportError:  # pragma: no cover - no wheel for this platform
+        log.warning("hyperscan unavailable: %s uses Python re (slower)", purpose)
+        return None
+    return compile_database(hyperscan, expressions, hyperscan.HS_FLAG_CASELESS)
+
+
 def compile_database(hyperscan: Any, expressions: list[str], flags: int) -> Any:
     """A block-mode Hyperscan database of ``expressions``, ids in order, one set of flags."""
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)

@@ -13,13 +13,10 @@ only when it is not the keyword itself and its inner letters are the keyword's, 
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from tutela.injection.rules import compile_database
-
-log = logging.getLogger(__name__)
+from tutela.injection.rules import caseless_database
 
 __all__ = ["KEYWORDS", "MIN_WORDS", "Unscramble"]
 
@@ -105,14 +102,4 @@ class Unscramble:
         return scrambled.sub(lambda match: found[match.group(0).lower()], text)
 
 
-def _compile() -> Any:
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - no wheel for this platform
-        log.warning("hyperscan unavailable: the scramble check uses Python re (slower)")
-        return None
-    expressions = [e for _, e in _EXPRESSIONS]
-    return compile_database(hyperscan, expressions, hyperscan.HS_FLAG_CASELESS)
-
-
-_database = _compile()
+_database = caseless_database([e for _, e in _EXPRESSIONS], "the scramble check")

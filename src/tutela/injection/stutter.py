@@ -20,15 +20,12 @@ of prose.
 
 from __future__ import annotations
 
-import logging
 import re
 import string
 from collections.abc import Collection
 from typing import Any
 
-from tutela.injection.rules import compile_database
-
-log = logging.getLogger(__name__)
+from tutela.injection.rules import caseless_database
 
 __all__ = ["GATE_WORDS", "MIN_LENGTH", "MIN_WORDS", "Destutter"]
 
@@ -123,13 +120,4 @@ class Destutter:
         return stuttered.sub(lambda match: fixes[match.group(0).lower()], text)
 
 
-def _compile() -> Any:
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - no wheel for this platform
-        log.warning("hyperscan unavailable: the stutter check uses Python re (slower)")
-        return None
-    return compile_database(hyperscan, [_FINAL, _INITIAL], hyperscan.HS_FLAG_CASELESS)
-
-
-_database = _compile()
+_database = caseless_database([_FINAL, _INITIAL], "the stutter check")
