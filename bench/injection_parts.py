@@ -84,7 +84,7 @@ def measure(detector: Detector, lang: str, repeat: int) -> dict[str, float]:
         "normalise": lambda: normalise(raw),
         "model": lambda: detector.model.score(text),
         "rules": lambda: match_rules(text),
-        "letters": lambda: (detector._destutter.undo(text), detector._unscramble.undo(text)),
+        "letters": lambda: detector.letter_repairs(text),
         "language": lambda: glossary.language(text),
         "gloss": lambda: glossary.gloss(text),
         "gloss model": lambda: detector.gloss_model.score(english),

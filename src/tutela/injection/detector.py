@@ -169,6 +169,12 @@ class Detector:
         hits = match_rules(norm.text)
         return model_score, max((h.score for h in hits), default=0.0), hits
 
+    def letter_repairs(self, text: str) -> tuple[str | None, str | None]:
+        """Letter noise a reader sees through, put right: ``text`` with its stuttered words
+        collapsed, then with its scrambled keywords put back (each None when not needed)."""
+        stuttered = self._destutter.undo(text)
+        return stuttered, self._unscramble.undo(stuttered or text)
+
     def analyse_uncached(self, text: str) -> Analysis:
         norm = normalise(text)
         model_score, rule_score, hits = self._judge(norm)
@@ -180,9 +186,7 @@ class Detector:
             if inner_score >= _PAYLOAD_SCORE:
                 family = "inj.invisible" if index == 0 and norm.tags else "inj.encoded"
                 extra.append(RuleHit(id=family, score=max(0.95, inner_score), start=-1, end=-1))
-        # Letter noise a reader sees through: stuttered, then scrambled words put right.
-        stuttered = self._destutter.undo(norm.text)
-        unscrambled = self._unscramble.undo(stuttered or norm.text)
+        stuttered, unscrambled = self.letter_repairs(norm.text)
         repaired_score = 0.0
         if stuttered is not None or unscrambled is not None:
             inner_model, inner_rule, _ = self._judge(normalise(unscrambled or stuttered or ""))

@@ -58,9 +58,9 @@ class Destutter:
     def __init__(self, lexicon: Collection[str]) -> None:
         self._known = frozenset(lexicon) | _SHORT
 
-    def _repair(self, word: str) -> str | None:
-        """``word`` with one stuttered run collapsed, when that makes a known word."""
-        lower = word.lower()
+    def _repair(self, lower: str) -> str | None:
+        """``lower`` (a lower-case word) with one stuttered run collapsed, when that makes a
+        known word."""
         if len(lower) < MIN_LENGTH or lower in self._known:
             return None
         tail = len(lower) - len(lower.rstrip(lower[-1]))
