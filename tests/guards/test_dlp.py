@@ -212,6 +212,12 @@ RICH = body(
             "content": [{"type": "text", "text": f"mail {EMAIL}"}],
         },
         {"type": "tool_use", "id": "t3", "name": "pay", "input": {"a/b": [{"card": CARD}]}},
+        {
+            "type": "search_result",
+            "title": f"contact {EMAIL}",
+            "source": "https://example.com",
+            "content": [{"type": "text", "text": f"card {CARD}"}],
+        },
     ],
     system=[{"type": "text", "text": f"Card on file: {CARD}"}],
 )
@@ -227,6 +233,8 @@ def test_what_is_scanned_and_what_is_not() -> None:
         "/messages/0/content/5/content",
         "/messages/0/content/6/content/0/text",
         "/messages/0/content/7/input/a~1b/0/card",
+        "/messages/0/content/8/title",
+        "/messages/0/content/8/content/0/text",
     }
     assert {pointer(p) for p, _ in request_texts(body("x", system="sys"))} == {
         "/system",

@@ -113,6 +113,51 @@ def test_what_is_scanned_and_as_what() -> None:
     ]
 
 
+def test_documents_and_search_results_a_tool_returns_are_part_of_its_result() -> None:
+    """A tool may return documents and search results, not only text: their texts are the
+    tool result's, and so is a search result's title (it is the page's, not the user's)."""
+    result = [
+        {"type": "text", "text": "Found 2 items."},
+        {"type": "document", "title": "Q3", "source": {"type": "text", "data": "doc text"}},
+        {
+            "type": "search_result",
+            "title": "page title",
+            "source": "https://example.com/a",
+            "content": [{"type": "text", "text": "snippet"}],
+        },
+        {"type": "image", "source": {"type": "base64", "data": "AAAA"}},
+    ]
+    (part,) = [p for p in scan_parts(tool_turn(result)) if p.source != "user"]
+    assert part.source == "tool_result"
+    assert part.text == "Found 2 items.\n\nQ3\n\ndoc text\n\npage title\n\nsnippet"
+    assert [pointer for pointer, _ in part.texts][-1] == (
+        "messages", 2, "content", 0, "content", 2, "content", 0, "text"
+    )
+
+
+@pytest.mark.parametrize(
+    "nested",
+    [
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": SEED}},
+        {"type": "search_result", "title": SEED, "source": "https://example.com", "content": []},
+    ],
+    ids=["document", "search-result-title"],
+)
+async def test_an_injection_in_what_a_tool_returned_as_a_document_is_caught(
+    nested: dict[str, Any],
+) -> None:
+    verdict = await injection().check_request(exchange(tool_turn([nested])))
+    assert verdict.blocked
+    assert "tool_result at /messages/2/content/0" in verdict.reason
+    spotlit = await injection(
+        "    tool_result: {threshold: 0.75, action: spotlight, block_threshold: null}\n"
+    ).check_request(exchange(tool_turn([nested])))
+    assert spotlit.action is Action.TRANSFORM and spotlit.body is not None
+    inner = spotlit.body["messages"][2]["content"][0]["content"][0]
+    marked = inner["source"]["data"] if nested["type"] == "document" else inner["title"]
+    assert marked.startswith("<untrusted-") and MARK in marked
+
+
 async def test_injected_tool_result_is_blocked_by_default_naming_why_not_what() -> None:
     ex = exchange(tool_turn(SEED))
     verdict = await injection().check_request(ex)

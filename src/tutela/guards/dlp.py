@@ -275,37 +275,44 @@ def request_texts(body: Mapping[str, Any]) -> Iterator[tuple[KeyPath, str]]:
 
 def _blocks(blocks: list[Any], base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
     for j, block in enumerate(blocks):
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            text = block.get("text")
-            if isinstance(text, str):
-                yield (*base, j, "text"), text
-        elif kind == "tool_result":
-            content = block.get("content")
-            if isinstance(content, str):
-                yield (*base, j, "content"), content
-            elif isinstance(content, list):
-                yield from _blocks(content, (*base, j, "content"))
-        elif kind in _TOOL_BLOCKS:
-            if "input" in block:
-                yield from _leaves(block["input"], (*base, j, "input"))
-        elif kind == "document":
-            source = block.get("source")
-            if isinstance(source, dict):
-                if source.get("type") == "text" and isinstance(source.get("data"), str):
-                    yield (*base, j, "source", "data"), source["data"]
-                elif source.get("type") == "content" and isinstance(source.get("content"), list):
-                    yield from _blocks(source["content"], (*base, j, "source", "content"))
-            for name in ("title", "context"):
-                if isinstance(block.get(name), str):
-                    yield (*base, j, name), block[name]
-        elif kind == "search_result":
-            content = block.get("content")
-            if isinstance(content, list):
-                yield from _blocks(content, (*base, j, "content"))
-        # thinking, redacted_thinking (signed), image and unknown blocks are never touched
+        if isinstance(block, dict):
+            yield from block_texts(block, (*base, j))
+
+
+def block_texts(block: dict[str, Any], path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
+    """The text-bearing strings of one content block at ``path``, with their paths: a tool
+    result's own blocks too (text, and documents or search results a tool returned)."""
+    kind = block.get("type")
+    if kind == "text":
+        text = block.get("text")
+        if isinstance(text, str):
+            yield (*path, "text"), text
+    elif kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, str):
+            yield (*path, "content"), content
+        elif isinstance(content, list):
+            yield from _blocks(content, (*path, "content"))
+    elif kind in _TOOL_BLOCKS:
+        if "input" in block:
+            yield from _leaves(block["input"], (*path, "input"))
+    elif kind == "document":  # title and context first: they introduce the text
+        for name in ("title", "context"):
+            if isinstance(block.get(name), str):
+                yield (*path, name), block[name]
+        source = block.get("source")
+        if isinstance(source, dict):
+            if source.get("type") == "text" and isinstance(source.get("data"), str):
+                yield (*path, "source", "data"), source["data"]
+            elif source.get("type") == "content" and isinstance(source.get("content"), list):
+                yield from _blocks(source["content"], (*path, "source", "content"))
+    elif kind == "search_result":
+        if isinstance(block.get("title"), str):
+            yield (*path, "title"), block["title"]
+        content = block.get("content")
+        if isinstance(content, list):
+            yield from _blocks(content, (*path, "content"))
+    # thinking, redacted_thinking (signed), image and unknown blocks are never touched
 
 
 def _leaves(value: Any, base: KeyPath) -> Iterator[tuple[KeyPath, str]]:

@@ -36,7 +36,7 @@ import orjson
 from tutela.detectors import Scanner
 from tutela.guard import OnError
 from tutela.guards.body import KeyPath, set_path
-from tutela.guards.dlp import pointer
+from tutela.guards.dlp import block_texts, pointer
 from tutela.injection.canary import CanaryWatch, canary_for, plant_text
 from tutela.injection.detector import Detection, Detector, Source, shared_detector
 from tutela.injection.output import exfiltrating_links, validate
@@ -66,41 +66,21 @@ class Part:
         return "\n\n".join(text for _path, text in self.texts)
 
 
-def _text_blocks(blocks: list[Any], base: KeyPath) -> Iterator[tuple[KeyPath, str]]:
-    for j, block in enumerate(blocks):
-        if isinstance(block, dict) and block.get("type") == "text":
-            text = block.get("text")
-            if isinstance(text, str):
-                yield (*base, j, "text"), text
+_UNTRUSTED: dict[str, Source] = {
+    "tool_result": "tool_result",
+    "document": "document",
+    "search_result": "document",
+}
 
 
 def _untrusted(block: dict[str, Any], path: KeyPath) -> Part | None:
-    kind = block.get("type")
-    texts: list[tuple[KeyPath, str]] = []
-    if kind == "tool_result":
-        content = block.get("content")
-        if isinstance(content, str):
-            texts.append(((*path, "content"), content))
-        elif isinstance(content, list):
-            texts += _text_blocks(content, (*path, "content"))
-        return Part("tool_result", path, tuple(texts)) if texts else None
-    if kind == "document":
-        for name in ("title", "context"):
-            if isinstance(block.get(name), str):
-                texts.append(((*path, name), block[name]))
-        source = block.get("source")
-        if isinstance(source, dict):
-            if source.get("type") == "text" and isinstance(source.get("data"), str):
-                texts.append(((*path, "source", "data"), source["data"]))
-            elif source.get("type") == "content" and isinstance(source.get("content"), list):
-                texts += _text_blocks(source["content"], (*path, "source", "content"))
-        return Part("document", path, tuple(texts)) if texts else None
-    if kind == "search_result":
-        content = block.get("content")
-        if isinstance(content, list):
-            texts += _text_blocks(content, (*path, "content"))
-        return Part("document", path, tuple(texts)) if texts else None
-    return None
+    """A tool result, document or search result as one part, with every text in it: a tool
+    result's documents and search results too (a tool can return them)."""
+    source = _UNTRUSTED.get(block.get("type"))  # type: ignore[arg-type]
+    if source is None:
+        return None
+    texts = tuple(block_texts(block, path))
+    return Part(source, path, texts) if texts else None
 
 
 def scan_parts(body: Mapping[str, Any]) -> Iterator[Part]:
