@@ -12,6 +12,7 @@ import pytest
 
 from tutela.gateway import Gateway
 from tutela.guard import RequestGuard, ResponseGuard
+from tutela.guards.dlp import pointer
 from tutela.guards.injection import InjectionGuard, OutputGuard, scan_parts
 from tutela.identity.api_keys import mint_key
 from tutela.ingress.app import GatewayApp
@@ -130,9 +131,7 @@ def test_documents_and_search_results_a_tool_returns_are_part_of_its_result() ->
     (part,) = [p for p in scan_parts(tool_turn(result)) if p.source != "user"]
     assert part.source == "tool_result"
     assert part.text == "Found 2 items.\n\nQ3\n\ndoc text\n\npage title\n\nsnippet"
-    assert [pointer for pointer, _ in part.texts][-1] == (
-        "messages", 2, "content", 0, "content", 2, "content", 0, "text"
-    )
+    assert pointer(part.texts[-1][0]) == "/messages/2/content/0/content/2/content/0/text"
 
 
 @pytest.mark.parametrize(
