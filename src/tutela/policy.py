@@ -261,6 +261,9 @@ class InjectionSettings(_Strict):
         threshold=0.75, action="flag", block_threshold=0.99
     )
     spotlight_all: bool = False
+    # A PDF document whose text cannot be read (damaged, or locked with a password) was
+    # not scanned: flagged (audited) by default, or blocked.
+    unreadable_pdf: Literal["flag", "block"] = "flag"
     canary: bool = False
     canary_action: Literal["flag", "block"] = "block"
     canary_secret_env: str = "TUTELA_CANARY_SECRET"  # noqa: S105 - a variable name

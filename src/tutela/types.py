@@ -188,7 +188,8 @@ class InjectionSummary:
     and unflagged parts; ``cached`` counts parts whose verdict came from the content-hash
     cache (unchanged history); ``actions`` lists what was done (``flag``, ``spotlight``,
     ``block``); ``canary`` is ``planted`` or ``leaked`` when a canary was used; ``output``
-    lists output-validation findings (``tool.not_allowed``, ``link.image``...).
+    lists output-validation findings (``tool.not_allowed``, ``link.image``...);
+    ``unreadable`` counts PDF documents whose text could not be read.
     """
 
     sources: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -199,6 +200,7 @@ class InjectionSummary:
     max_score: float = 0.0
     canary: str = ""
     output: list[str] = field(default_factory=list)
+    unreadable: int = 0  # PDF documents whose text could not be read, so not scanned
 
     def header(self) -> str:
         """The ``x-tutela-injection`` annotation: what was flagged, never any text.
@@ -211,6 +213,8 @@ class InjectionSummary:
             parts.append(f"flagged; score={self.max_score:.2f}")
             if self.rules:
                 parts.append("rules=" + ",".join(sorted(self.rules)))
+        if self.unreadable:
+            parts.append(f"unreadable_pdf={self.unreadable}")
         if self.output:
             parts.append("output=" + ",".join(sorted(set(self.output))))
         return "; ".join(parts)
@@ -228,6 +232,8 @@ class InjectionSummary:
             out["canary"] = self.canary
         if self.output:
             out["output"] = sorted(set(self.output))
+        if self.unreadable:
+            out["unreadable"] = self.unreadable
         return out
 
 

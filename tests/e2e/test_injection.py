@@ -8,6 +8,7 @@ the ticket delimited and datamarked. Either way the audit row says why, without 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import anthropic
 import pytest
 
 from tutela.testing.audit import wait_for_request_event
+from tutela.testing.pdf import make_pdf
 from tutela.testing.process import GatewayProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-injection")]
@@ -148,3 +150,36 @@ def test_injected_ticket_is_spotlighted_when_policy_says_so(
     ) as stream:
         final = stream.get_final_message()
     assert final.stop_reason == "end_turn"
+
+
+def test_injected_pdf_document_is_blocked_and_a_clean_one_passes(
+    default_gateway: GatewayProcess,
+) -> None:
+    """The same ticket, as a PDF attachment: its text layer is read and scanned."""
+    sdk = client(default_gateway)
+
+    def pdf_turn(text: str) -> list[dict[str, Any]]:
+        data = base64.b64encode(make_pdf(*text.splitlines())).decode()
+        source = {"type": "base64", "media_type": "application/pdf", "data": data}
+        document = {"type": "document", "source": source, "title": "ticket.pdf"}
+        return [{"role": "user", "content": [document, {"type": "text", "text": "Summarise."}]}]
+
+    with pytest.raises(anthropic.PermissionDeniedError) as info:
+        sdk.messages.create(model=MODEL, max_tokens=200, messages=pdf_turn(TICKET))  # type: ignore[arg-type]
+    message = info.value.message
+    assert "prompt injection suspected in document at /messages/0/content/0/source/data" in message
+    assert "refund" not in message
+    data = audit_data(default_gateway, info.value.response.headers["x-tutela-request-id"])
+    assert data["status"] == 403 and data["injection"]["actions"] == ["block"]
+    assert "inj.override" in data["injection"]["rules"]
+    assert "refund" not in json.dumps(data)
+    clean = "Ticket #8813\nThe export button does nothing in Firefox."
+    raw = sdk.messages.with_raw_response.create(
+        model=MODEL,
+        max_tokens=200,
+        messages=pdf_turn(clean),  # type: ignore[arg-type]
+    )
+    assert raw.parse().content[0].type == "text"
+    data = audit_data(default_gateway, raw.headers["x-tutela-request-id"])
+    assert data["injection"]["flagged"] is False
+    assert data["injection"]["sources"]["document"]["scanned"] == 2  # the title, the PDF

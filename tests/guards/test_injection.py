@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from base64 import b64encode
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tutela.policy import parse_policy
 from tutela.store.database import Store
 from tutela.testing.asgi import call
 from tutela.testing.audit import request_view
+from tutela.testing.pdf import locked, make_pdf
 from tutela.types import Action, Exchange, Principal, StreamEvent
 
 SEED = (
@@ -294,6 +296,88 @@ async def test_second_order_replayed_history_is_caught_without_rescanning_it() -
     assert replay.injection.sources["document"]["flagged"] == 1  # caught on replay
     assert replay.injection.cached == 2  # the document and the first user text
     assert detector.misses == misses + 1  # only the new turn was analysed
+
+
+# ---------------------------------------------------------------- PDF documents
+
+
+PDF_CLEAN = "Quarterly report. Revenue grew 4% and churn fell to 2.1% in the third quarter."
+
+
+def pdf_document(data: bytes, **extra: Any) -> dict[str, Any]:
+    source = {"type": "base64", "media_type": "application/pdf", "data": b64encode(data).decode()}
+    return {"type": "document", "source": source, **extra}
+
+
+def pdf_request(*blocks: dict[str, Any]) -> dict[str, Any]:
+    content = [*blocks, {"type": "text", "text": "Summarise the attached file."}]
+    return {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": content}]}
+
+
+def test_a_pdf_is_a_part_of_its_own_beside_its_title() -> None:
+    parts = list(scan_parts(pdf_request(pdf_document(make_pdf(PDF_CLEAN), title="Q3 report"))))
+    assert [(p.source, p.text, bool(p.pdf)) for p in parts] == [
+        ("document", "Q3 report", False),
+        ("document", "", True),
+        ("user", "Summarise the attached file.", False),
+    ]
+    assert parts[1].path == ("messages", 0, "content", 0, "source", "data")
+
+
+async def test_an_injection_in_a_pdf_is_blocked_and_a_clean_pdf_passes() -> None:
+    ex = exchange(pdf_request(pdf_document(make_pdf(SEED))))
+    verdict = await injection().check_request(ex)
+    assert verdict.blocked
+    assert "document at /messages/0/content/0/source/data" in verdict.reason
+    assert "inj.override" in verdict.reason and "refund" not in verdict.reason
+    clean = exchange(pdf_request(pdf_document(make_pdf(PDF_CLEAN))))
+    assert (await injection().check_request(clean)).action is Action.ALLOW
+    assert clean.injection is not None and clean.injection.sources["document"]["scanned"] == 1
+    assert not clean.injection.flagged
+
+
+async def test_a_pdf_a_tool_returned_is_scanned_as_the_tool_result() -> None:
+    verdict = await injection().check_request(exchange(tool_turn([pdf_document(make_pdf(SEED))])))
+    assert verdict.blocked
+    assert "tool_result at /messages/2/content/0/content/0/source/data" in verdict.reason
+
+
+async def test_a_pdf_that_would_be_spotlighted_is_flagged_and_left_as_it_is() -> None:
+    body = pdf_request(pdf_document(make_pdf(SEED)))
+    ex = exchange(body)
+    verdict = await injection(
+        "    document: {threshold: 0.75, action: spotlight, block_threshold: null}\n"
+    ).check_request(ex)
+    assert verdict.action is Action.ALLOW and verdict.findings  # flagged: no datamarking
+    assert "flagged" in verdict.reason
+    assert ex.injection is not None and ex.injection.actions == ["flag"]
+
+
+async def test_an_unreadable_pdf_is_flagged_by_default_and_blocked_by_policy() -> None:
+    body = pdf_request(pdf_document(locked(make_pdf(SEED), "secret")))
+    ex = exchange(body)
+    verdict = await injection().check_request(ex)
+    assert verdict.action is Action.ALLOW
+    assert [f.cls for f in verdict.findings] == ["inj.unreadable_pdf"]
+    assert "not scanned (unreadable) at /messages/0/content/0/source/data" in verdict.reason
+    assert ex.injection is not None and ex.injection.as_dict()["unreadable"] == 1
+    assert (
+        ex.injection.header().startswith("flagged") and "unreadable_pdf=1" in ex.injection.header()
+    )
+    strict = await injection("    unreadable_pdf: block\n").check_request(exchange(body))
+    assert strict.blocked and "could not be read" in strict.reason
+
+
+async def test_a_replayed_pdf_is_not_read_again() -> None:
+    detector = Detector()
+    body = pdf_request(pdf_document(make_pdf(PDF_CLEAN)))
+    first = exchange(body)
+    await InjectionGuard(parse_policy("").guards.injection, detector).check_request(first)
+    misses = detector.misses
+    again = exchange(body)
+    await InjectionGuard(parse_policy("").guards.injection, detector).check_request(again)
+    assert detector.misses == misses  # the PDF and the user text: both from the cache
+    assert again.injection is not None and again.injection.cached == 2
 
 
 # ---------------------------------------------------------------- canary

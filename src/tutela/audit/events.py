@@ -209,8 +209,8 @@ class ApiRequest(AuditEvent):
     ``verdicts`` holds each guard's action, reason and finding classes; ``dlp`` the classes
     found with counts and the action per class; ``injection`` whether anything was
     flagged, the highest score, per source the parts scanned and flagged, rule ids with
-    counts, parts answered from the verdict cache, the actions taken, the canary state and
-    output-validation findings. ``usage`` is the token counts. Never the prompt or the response:
+    counts, parts answered from the verdict cache, the actions taken, the canary state,
+    output-validation findings and PDF documents that could not be read. ``usage`` is the token counts. Never the prompt or the response:
     with content logging on, ``content_sha256`` is the hash of their ciphertext, which is
     stored apart (``audit/content.py``).
     """

@@ -4,7 +4,9 @@
 every ``document``, ``search_result`` and ``tool_result`` block on its own as untrusted
 (``document`` or ``tool_result``), by the shared ``Detector`` (rules plus the shipped
 classifier; verdicts cached by content hash, so a conversation's unchanged history is not
-rescanned turn after turn). The system prompt (the operator's) and assistant turns are
+rescanned turn after turn). A PDF document's text layer is read (in a worker thread) and
+scanned as a part of its own; a PDF cannot be datamarked, so it is flagged where a text
+would be spotlighted. The system prompt (the operator's) and assistant turns are
 not scanned. A part that scores at or above its source's threshold gets its source's
 action, per workspace: ``flag`` (audited), ``spotlight`` (delimited and datamarked, with
 an instruction in the system prompt), or ``block``. ``spotlight_all`` spotlights every
@@ -26,6 +28,7 @@ trail. Neither logs, stores or returns content.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -38,13 +41,15 @@ from tutela.guard import OnError
 from tutela.guards.body import KeyPath, set_path
 from tutela.guards.dlp import block_texts, pointer
 from tutela.injection.canary import CanaryWatch, canary_for, plant_text
-from tutela.injection.detector import Detection, Detector, Source, shared_detector
+from tutela.injection.detector import Analysis, Detection, Detector, Source, shared_detector
 from tutela.injection.output import exfiltrating_links, validate
+from tutela.injection.pdf import is_pdf_source
 from tutela.injection.spotlight import Spotlight
 from tutela.policy import InjectionSettings, OutputSettings
 from tutela.types import ALLOW, Exchange, Finding, InjectionSummary, StreamEvent, Verdict
 
 _SCANNED_ENDPOINTS = frozenset({"messages", "count_tokens"})
+_UNREADABLE = "inj.unreadable_pdf"
 _CANARY = "injection.canary"
 _OUTPUT = "output"
 _MAX_TOOL_JSON = 1 << 20  # bytes of streamed tool arguments kept for the schema check
@@ -58,6 +63,7 @@ class Part:
     source: Source
     path: KeyPath  # of the message or block
     texts: tuple[tuple[KeyPath, str], ...]  # its text strings, with their paths
+    pdf: str = ""  # a PDF document's base64 data: its text layer is what is scanned
 
     @property
     def text(self) -> str:
@@ -73,14 +79,31 @@ _UNTRUSTED: dict[str, Source] = {
 }
 
 
-def _untrusted(block: dict[str, Any], path: KeyPath) -> Part | None:
+def _untrusted(block: dict[str, Any], path: KeyPath) -> Iterator[Part]:
     """A tool result, document or search result as one part, with every text in it: a tool
-    result's documents and search results too (a tool can return them)."""
+    result's documents and search results too (a tool can return them). A PDF document is
+    a part of its own, beside its title and context."""
     source = _UNTRUSTED.get(block.get("type"))  # type: ignore[arg-type]
     if source is None:
-        return None
+        return
     texts = tuple(block_texts(block, path))
-    return Part(source, path, texts) if texts else None
+    if texts:
+        yield Part(source, path, texts)
+    documents = [(None, block)] if block.get("type") == "document" else _returned_documents(block)
+    for index, document in documents:
+        if is_pdf_source(document.get("source")):
+            at = path if index is None else (*path, "content", index)
+            yield Part(source, (*at, "source", "data"), (), pdf=document["source"]["data"])
+
+
+def _returned_documents(block: dict[str, Any]) -> list[tuple[int | None, dict[str, Any]]]:
+    """The document blocks a tool result holds, with their index in its content."""
+    content = block.get("content") if block.get("type") == "tool_result" else None
+    if not isinstance(content, list):
+        return []
+    return [
+        (i, b) for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "document"
+    ]
 
 
 def scan_parts(body: Mapping[str, Any]) -> Iterator[Part]:
@@ -105,9 +128,7 @@ def scan_parts(body: Mapping[str, Any]) -> Iterator[Part]:
             if block.get("type") == "text" and isinstance(block.get("text"), str):
                 own.append(((*base, j, "text"), block["text"]))
                 continue
-            part = _untrusted(block, (*base, j))
-            if part is not None:
-                yield part
+            yield from _untrusted(block, (*base, j))
         if own:
             yield Part("user", base, tuple(own))
 
@@ -151,9 +172,21 @@ class InjectionGuard:
         body = exchange.body
         if body is None or exchange.endpoint not in _SCANNED_ENDPOINTS:
             return ALLOW
-        return self.check_body(exchange, body)
+        pdfs = [part.pdf for part in scan_parts(body) if part.pdf]
+        if not pdfs:
+            return self.check_body(exchange, body)
+        # Reading a PDF's text takes pypdf tens of milliseconds a page (bench/injection_pdf.py):
+        # off the event loop, so other requests go on meanwhile.
+        read = await asyncio.to_thread(lambda: {d: self.detector.analyse_pdf(d) for d in pdfs})
+        return self.check_body(exchange, body, read)
 
-    def check_body(self, exchange: Exchange, body: dict[str, Any]) -> Verdict:
+    def check_body(
+        self,
+        exchange: Exchange,
+        body: dict[str, Any],
+        read: Mapping[str, tuple[Analysis | None, bool]] | None = None,
+    ) -> Verdict:
+        """The request-side verdict; ``read`` holds PDFs already analysed, by their data."""
         settings = self.settings
         workspace = exchange.principal.workspace if exchange.principal else ""
         summary = _summary(exchange)
@@ -161,10 +194,24 @@ class InjectionGuard:
         blocked: list[tuple[Part, Detection]] = []
         flagged: list[tuple[Part, Detection]] = []
         spotlit: list[Part] = []
+        unreadable: list[str] = []  # pointers of PDF documents that could not be read
         spotlight_all = settings.spotlights_all(workspace)
         for part in scan_parts(body):
             rule = settings.source(part.source, workspace)
-            detection = self.detector.scan(part.text, part.source, {part.source: rule.threshold})
+            thresholds = {part.source: rule.threshold}
+            if part.pdf:
+                analysed = read.get(part.pdf) if read else None
+                found = self.detector.scan_pdf(part.pdf, part.source, thresholds, analysed)
+                if found is None:  # not scanned: say so, and block if the policy says
+                    summary.unreadable += 1
+                    summary.flagged = True
+                    summary.actions.append(settings.unreadable_pdf)
+                    findings.append(Finding(cls=_UNREADABLE, pointer=pointer(part.path)))
+                    unreadable.append(pointer(part.path))
+                    continue
+                detection = found
+            else:
+                detection = self.detector.scan(part.text, part.source, thresholds)
             stats = summary.sources.setdefault(
                 part.source, {"scanned": 0, "flagged": 0, "max_score": 0.0}
             )
@@ -175,6 +222,8 @@ class InjectionGuard:
             for rule_id in detection.rule_ids:
                 summary.rules[rule_id] = summary.rules.get(rule_id, 0) + 1
             action = rule.action_for(detection.score) if detection.flagged else "allow"
+            if action == "spotlight" and part.pdf:
+                action = "flag"  # a PDF cannot be datamarked in place
             if action != "allow":
                 stats["flagged"] += 1
                 summary.flagged = True
@@ -192,11 +241,17 @@ class InjectionGuard:
                     spotlit.append(part)
                 else:
                     flagged.append((part, detection))
-            elif spotlight_all and part.source != "user":
+            elif spotlight_all and part.source != "user" and not part.pdf:
                 spotlit.append(part)
         if blocked:
             return Verdict.block(
                 "request blocked: prompt injection suspected in " + _describe(blocked),
+                *findings,
+            )
+        if unreadable and settings.unreadable_pdf == "block":
+            return Verdict.block(
+                f"request blocked: the PDF document at {unreadable[0]} could not be read, so "
+                "it could not be scanned for prompt injection (policy: unreadable_pdf: block)",
                 *findings,
             )
         notes: list[str] = []
@@ -219,6 +274,8 @@ class InjectionGuard:
             notes.append(plant_text(token))
             summary.canary = "planted"
             reasons.append("planted a canary token in the system prompt")
+        if unreadable:
+            reasons.insert(0, f"PDF document not scanned (unreadable) at {', '.join(unreadable)}")
         if flagged:
             reasons.insert(0, "prompt injection suspected (flagged) in " + _describe(flagged))
         if notes:
@@ -228,7 +285,7 @@ class InjectionGuard:
             return Verdict.transform(
                 "injection defence: " + "; ".join(reasons), new_body, *findings
             )
-        if flagged:
+        if flagged or unreadable:
             return Verdict.allow("injection defence: " + "; ".join(reasons), *findings)
         return ALLOW
 

@@ -28,6 +28,7 @@ from tutela.digests import DigestCache, KeyedDigest
 from tutela.injection.gloss import Glossary, shipped_glossary
 from tutela.injection.model import Model, shipped_gloss_model, shipped_model
 from tutela.injection.normalise import Normalised, normalise
+from tutela.injection.pdf import pdf_text
 from tutela.injection.rules import RuleHit, match_gloss, match_rules
 from tutela.injection.scramble import Unscramble
 from tutela.injection.stutter import Destutter
@@ -160,6 +161,9 @@ class Detector:
         match_rules("")
         match_gloss("")
         self._cache: DigestCache[Analysis] = DigestCache(cache_size)
+        # A PDF's analysis, or False when it cannot be read, under its data's digest: the
+        # extraction is the cost, and a conversation replays its PDFs every turn.
+        self._pdf_cache: DigestCache[Analysis | bool] = DigestCache(max(1, cache_size // 8))
         self._digest = KeyedDigest()
         self.hits = 0
         self.misses = 0
@@ -266,14 +270,46 @@ class Detector:
         thresholds: Mapping[Source, float] | None = None,
     ) -> Detection:
         analysis, cached = self.analyse(text)
-        threshold = (thresholds or DEFAULT_THRESHOLDS)[source]
-        return Detection(
-            analysis=analysis,
-            source=source,
-            threshold=threshold,
-            flagged=analysis.score >= threshold,
-            cached=cached,
-        )
+        return _judged(analysis, source, thresholds, cached)
+
+    def analyse_pdf(self, data: str) -> tuple[Analysis | None, bool]:
+        """The analysis of the text layer of base64 PDF ``data`` (None when it cannot be
+        read) and whether it came from the cache."""
+        key = self._digest("\x00pdf\x00" + data)
+        found = self._pdf_cache.get(key)
+        if found is not None:
+            self.hits += 1
+            return (None if isinstance(found, bool) else found), True
+        self.misses += 1
+        text = pdf_text(data)
+        analysis = None if text is None else self.analyse_uncached(text)
+        self._pdf_cache.put(key, False if analysis is None else analysis)
+        return analysis, False
+
+    def scan_pdf(
+        self,
+        data: str,
+        source: Source = "document",
+        thresholds: Mapping[Source, float] | None = None,
+        analysed: tuple[Analysis | None, bool] | None = None,
+    ) -> Detection | None:
+        """``scan`` of the text layer of base64 PDF ``data``, or of what ``analyse_pdf``
+        already gave for it; None when it cannot be read."""
+        analysis, cached = analysed or self.analyse_pdf(data)
+        return None if analysis is None else _judged(analysis, source, thresholds, cached)
+
+
+def _judged(
+    analysis: Analysis, source: Source, thresholds: Mapping[Source, float] | None, cached: bool
+) -> Detection:
+    threshold = (thresholds or DEFAULT_THRESHOLDS)[source]
+    return Detection(
+        analysis=analysis,
+        source=source,
+        threshold=threshold,
+        flagged=analysis.score >= threshold,
+        cached=cached,
+    )
 
 
 _SHARED: Detector | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -941,7 +942,7 @@ def caseless_database(expressions: list[str], purpose: str) -> Any:
     return compile_database(hyperscan, expressions, hyperscan.HS_FLAG_CASELESS)
 
 
-def compile_database(hyperscan: Any, expressions: list[str], flags: int) -> Any:
+def compile_database(hyperscan: Any, expressions: list[str], flags: int) -> PerThreadDatabase:
     """A block-mode Hyperscan database of ``expressions``, ids in order, one set of flags."""
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(
@@ -950,7 +951,26 @@ def compile_database(hyperscan: Any, expressions: list[str], flags: int) -> Any:
         elements=len(expressions),
         flags=[flags] * len(expressions),
     )
-    return database
+    return PerThreadDatabase(hyperscan, database)
+
+
+class PerThreadDatabase:
+    """A compiled Hyperscan database that any thread may scan with: each thread gets its
+    own clone of the scratch space. (One scratch shared by two threads fails the second
+    scan with ``ScratchInUseError``; the guard reads PDFs in a worker thread.)"""
+
+    __slots__ = ("_database", "_local", "_scratch")
+
+    def __init__(self, hyperscan: Any, database: Any) -> None:
+        self._database = database
+        self._scratch = hyperscan.Scratch(database)
+        self._local = threading.local()
+
+    def scan(self, data: bytes, match_event_handler: Any) -> None:
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = self._scratch.clone()
+        self._database.scan(data, match_event_handler=match_event_handler, scratch=scratch)
 
 
 _prefilter: _Prefilter | None = None
