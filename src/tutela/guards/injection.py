@@ -172,21 +172,25 @@ class InjectionGuard:
         body = exchange.body
         if body is None or exchange.endpoint not in _SCANNED_ENDPOINTS:
             return ALLOW
-        pdfs = [part.pdf for part in scan_parts(body) if part.pdf]
+        parts = list(scan_parts(body))  # walked once per request
+        pdfs = [part.pdf for part in parts if part.pdf]
         if not pdfs:
-            return self.check_body(exchange, body)
+            return self.check_body(exchange, body, parts=parts)
         # Reading a PDF's text takes pypdf tens of milliseconds a page (bench/injection_pdf.py):
         # off the event loop, so other requests go on meanwhile.
         read = await asyncio.to_thread(lambda: {d: self.detector.analyse_pdf(d) for d in pdfs})
-        return self.check_body(exchange, body, read)
+        return self.check_body(exchange, body, read, parts=parts)
 
     def check_body(
         self,
         exchange: Exchange,
         body: dict[str, Any],
         read: Mapping[str, tuple[Analysis | None, bool]] | None = None,
+        *,
+        parts: list[Part] | None = None,
     ) -> Verdict:
-        """The request-side verdict; ``read`` holds PDFs already analysed, by their data."""
+        """The request-side verdict; ``read`` holds PDFs already analysed, by their data, and
+        ``parts`` the body's parts when the caller has them (else they are found here)."""
         settings = self.settings
         workspace = exchange.principal.workspace if exchange.principal else ""
         summary = _summary(exchange)
@@ -196,7 +200,7 @@ class InjectionGuard:
         spotlit: list[Part] = []
         unreadable: list[str] = []  # pointers of PDF documents that could not be read
         spotlight_all = settings.spotlights_all(workspace)
-        for part in scan_parts(body):
+        for part in parts if parts is not None else scan_parts(body):
             rule = settings.source(part.source, workspace)
             thresholds = {part.source: rule.threshold}
             if part.pdf:
