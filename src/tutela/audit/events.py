@@ -210,9 +210,10 @@ class ApiRequest(AuditEvent):
     found with counts and the action per class; ``injection`` whether anything was
     flagged, the highest score, per source the parts scanned and flagged, rule ids with
     counts, parts answered from the verdict cache, the actions taken, the canary state,
-    output-validation findings and PDF documents that could not be read. ``usage`` is the token counts. Never the prompt or the response:
-    with content logging on, ``content_sha256`` is the hash of their ciphertext, which is
-    stored apart (``audit/content.py``).
+    output-validation findings and PDF documents that could not be read. ``usage`` is the
+    token counts. Never the prompt or the response: with content logging on,
+    ``content_sha256`` is the hash of their ciphertext, which is stored apart
+    (``audit/content.py``).
     """
 
     CLASS_UID: ClassVar[int] = 6003
